@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+//
+// LayerNormalization: layer normalization and RMSNorm for Swift on Linux, with
+// OpenBLAS doing the row reductions. The library depends on nothing but CBLAS.
+
+import PackageDescription
+
+let package = Package(
+  name: "LayerNormalization",
+  products: [
+    .library(name: "LayerNormalization", targets: ["LayerNormalization"]),
+    .executable(name: "layernorm-benchmark", targets: ["LayerNormBenchmark"]),
+  ],
+  targets: [
+    // MARK: - System libraries
+
+    /// OpenBLAS's CBLAS header, found with pkg-config.
+    .systemLibrary(
+      name: "CBLAS",
+      path: "Modules/CBLAS",
+      pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+    ),
+
+    // MARK: - The library
+
+    .target(
+      name: "LayerNormalization",
+      dependencies: ["CBLAS"],
+      linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+    ),
+
+    // MARK: - The benchmark (the main job)
+
+    .executableTarget(
+      name: "LayerNormBenchmark",
+      dependencies: ["LayerNormalization"]
+    ),
+
+    // MARK: - Tests
+
+    .testTarget(
+      name: "LayerNormalizationTests",
+      dependencies: ["LayerNormalization"],
+      resources: [.copy("Fixtures")]
+    ),
+  ]
+)
