@@ -1,0 +1,220 @@
+// Timing: medians over repeated samples, each long enough for the clock to resolve.
+
+import LayerNormalization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One measured implementation on one shape, in the record format of `shared/bench`.
+struct BenchmarkRecord {
+  var impl: String
+  var op: String
+  var dtype: String
+  var threads: Int
+  var rows: Int
+  var features: Int
+  var medianMicroseconds: Double
+  var bytesMoved: Double
+
+  var gigabytesPerSecond: Double { bytesMoved / (medianMicroseconds * 1e-6) / 1e9 }
+
+  var json: String {
+    let us = (medianMicroseconds * 1000).rounded() / 1000
+    let gbps = (gigabytesPerSecond * 100).rounded() / 100
+    return
+      "{\"impl\": \"\(impl)\", \"op\": \"\(op)\", \"dtype\": \"\(dtype)\", \"threads\": \(threads), "
+      + "\"N\": \(rows), \"D\": \(features), \"median_us\": \(us), \"gbps\": \(gbps)}"
+  }
+}
+
+func nowNanoseconds() -> UInt64 {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// The median time of one call of `body`, in microseconds: `samples` samples, each running
+/// `body` enough times to last at least 2 ms, after one warm-up sample.
+func medianMicroseconds(samples: Int, _ body: () -> Void) -> Double {
+  body()
+  let start = nowNanoseconds()
+  body()
+  let once = max(nowNanoseconds() - start, 1)
+  let repeats = max(1, Int(2_000_000 / once))
+  var times: [Double] = []
+  for _ in 0..<samples {
+    let t0 = nowNanoseconds()
+    for _ in 0..<repeats { body() }
+    times.append(Double(nowNanoseconds() - t0) / Double(repeats) / 1000)
+  }
+  times.sort()
+  return times[times.count / 2]
+}
+
+/// A fixed pseudo-random sequence (SplitMix64), so every run times the same data.
+struct SplitMix64 {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  /// Uniform in [-1, 1).
+  mutating func nextSigned() -> Double { Double(next() >> 11) / Double(1 << 52) - 1 }
+}
+
+func randomArray<Scalar: BLASScalar>(_ count: Int, seed: UInt64, scale: Double = 1, offset: Double = 0)
+  -> [Scalar]
+{
+  var generator = SplitMix64(state: seed)
+  return (0..<count).map { _ in Scalar(generator.nextSigned() * scale + offset) }
+}
+
+nonisolated(unsafe) var naiveCache: [String: Double] = [:]
+
+/// Measures the package (and, once per shape, the naive loops) on one op.
+func measure<Scalar: BLASScalar>(
+  _ type: Scalar.Type, op: String, shape: (rows: Int, features: Int), threads: Int,
+  options: BenchmarkOptions
+) -> [BenchmarkRecord] {
+  let (rows, features) = shape
+  let count = rows * features
+  let dtype = Scalar.self == Float.self ? "float32" : "float64"
+  let size = Double(MemoryLayout<Scalar>.size)
+  let x: [Scalar] = randomArray(count, seed: 1, scale: 2, offset: 0.5)
+  let residual: [Scalar] = randomArray(count, seed: 2)
+  let weight: [Scalar] = randomArray(features, seed: 3, scale: 0.5, offset: 1)
+  let bias: [Scalar] = randomArray(features, seed: 4, scale: 0.5)
+  var output = [Scalar](repeating: 0, count: count)
+  var sum = [Scalar](repeating: 0, count: count)
+  var layer = try! LayerNorm<Scalar>(normalizedShape: [features])
+  layer.weight = weight
+  layer.bias = bias
+  layer.maximumThreadCount = threads
+  var rms = try! RMSNorm<Scalar>(normalizedShape: [features])
+  rms.weight = weight
+  rms.maximumThreadCount = threads
+  let shapeArray = [rows, features]
+  let eps = Scalar(1e-5)
+
+  let ours: () -> Void
+  let naive: () -> Void
+  let bytes: Double
+  switch op {
+  case "forward":
+    bytes = 2 * Double(count) * size
+    ours = {
+      x.withUnsafeBufferPointer { x in
+        output.withUnsafeMutableBufferPointer { y in try! layer.forward(x, shape: shapeArray, into: y) }
+      }
+    }
+    naive = {
+      x.withUnsafeBufferPointer { x in
+        output.withUnsafeMutableBufferPointer { y in
+          weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+              _NaiveLoops.layerNorm(x, into: y, weight: w, bias: b, rows: rows, features: features, eps: eps)
+            }
+          }
+        }
+      }
+    }
+  case "rms_forward":
+    bytes = 2 * Double(count) * size
+    ours = {
+      x.withUnsafeBufferPointer { x in
+        output.withUnsafeMutableBufferPointer { y in try! rms.forward(x, shape: shapeArray, into: y) }
+      }
+    }
+    naive = {
+      x.withUnsafeBufferPointer { x in
+        output.withUnsafeMutableBufferPointer { y in
+          weight.withUnsafeBufferPointer { w in
+            _NaiveLoops.rmsNorm(x, into: y, weight: w, rows: rows, features: features, eps: eps)
+          }
+        }
+      }
+    }
+  case "add_forward":
+    bytes = 3 * Double(count) * size
+    ours = {
+      x.withUnsafeBufferPointer { x in
+        residual.withUnsafeBufferPointer { r in
+          sum.withUnsafeMutableBufferPointer { s in
+            output.withUnsafeMutableBufferPointer { y in
+              try! layer.addAndNormalize(x, residual: r, shape: shapeArray, sum: s, output: y)
+            }
+          }
+        }
+      }
+    }
+    naive = {
+      for i in 0..<count { sum[i] = x[i] + residual[i] }
+      sum.withUnsafeBufferPointer { s in
+        output.withUnsafeMutableBufferPointer { y in
+          weight.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+              _NaiveLoops.layerNorm(s, into: y, weight: w, bias: b, rows: rows, features: features, eps: eps)
+            }
+          }
+        }
+      }
+    }
+  default:
+    fatal("unknown op \(op)")
+  }
+
+  var records = [
+    BenchmarkRecord(
+      impl: "layernorm", op: op, dtype: dtype, threads: threads, rows: rows, features: features,
+      medianMicroseconds: medianMicroseconds(samples: options.samples, ours), bytesMoved: bytes)
+  ]
+  if options.naive {
+    let key = "\(op) \(dtype) \(rows)x\(features)"
+    let time = naiveCache[key] ?? medianMicroseconds(samples: max(3, options.samples / 3), naive)
+    naiveCache[key] = time
+    records.append(
+      BenchmarkRecord(
+        impl: "naive", op: op, dtype: dtype, threads: 1, rows: rows, features: features,
+        medianMicroseconds: time, bytesMoved: bytes))
+  }
+  return records
+}
+
+nonisolated(unsafe) var printedHeader = false
+
+/// Prints one table row: ours, naive, and the speedup.
+func printRow(_ records: [BenchmarkRecord]) {
+  if !printedHeader {
+    print(
+      pad("op", 12) + pad("dtype", 8) + pad("thr", 4) + pad("shape", 13) + pad("ours µs", 11)
+        + pad("GB/s", 8) + pad("naive µs", 11) + "speedup")
+    printedHeader = true
+  }
+  let ours = records[0]
+  var line =
+    pad(ours.op, 12) + pad(ours.dtype, 8) + pad("\(ours.threads)", 4)
+    + pad("\(ours.rows)x\(ours.features)", 13) + pad(format(ours.medianMicroseconds), 11)
+    + pad(format(ours.gigabytesPerSecond), 8)
+  if records.count > 1 {
+    let naive = records[1]
+    line += pad(format(naive.medianMicroseconds), 11)
+      + format(naive.medianMicroseconds / ours.medianMicroseconds) + "x"
+  }
+  print(line)
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+  text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+func format(_ value: Double) -> String {
+  let digits = value >= 100 ? 0 : (value >= 10 ? 1 : 2)
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let rounded = (value * scale).rounded() / scale
+  return digits == 0 ? String(Int(rounded)) : String(rounded)
+}

@@ -1,0 +1,123 @@
+// RMSNorm: root-mean-square normalization over the trailing dimensions, as torch.nn.RMSNorm.
+
+/// Root-mean-square normalization over the trailing ``normalizedShape`` dimensions, as
+/// PyTorch's `torch.nn.RMSNorm` defines it (with an explicit eps):
+///
+///     y = x / sqrt(mean(x^2) + eps) * weight
+///
+/// The mean of squares is a BLAS dot product accumulated in `Double`.
+///
+/// ```swift
+/// let norm = try RMSNorm<Float>(normalizedShape: [4096])
+/// let y = try norm(ShapedArray(shape: [1, 4096], scalars: x))
+/// ```
+///
+/// ### References
+/// Zhang, Sennrich, *Root Mean Square Layer Normalization*, arXiv:1910.07467.
+public struct RMSNorm<Scalar: BLASScalar>: Normalization {
+  /// The trailing dimensions normalized together.
+  public let normalizedShape: [Int]
+  /// Added to the mean of squares inside the square root; finite and non-negative.
+  /// Default `1e-5`. (PyTorch's `eps=None` means `Scalar.ulpOfOne`; pass that to match.)
+  public var eps: Double
+  /// The per-feature scale, `normalizedShape.reduce(1, *)` elements, or `nil` for none.
+  public var weight: [Scalar]?
+  /// The most threads one call may use (see ``LayerNorm/maximumThreadCount``).
+  public var maximumThreadCount: Int
+  /// The number of elements in one normalized row, `normalizedShape.reduce(1, *)`.
+  public let featureCount: Int
+
+  let ones: [Scalar]
+
+  /// Creates an RMSNorm.
+  ///
+  /// - Parameters:
+  ///   - normalizedShape: one or more positive trailing dimensions.
+  ///   - eps: added inside the square root; default `1e-5`.
+  ///   - elementwiseAffine: whether the layer has a weight (initialized to ones); default true.
+  /// - Throws: ``LayerNormError/emptyNormalizedShape``,
+  ///   ``LayerNormError/invalidNormalizedShape(_:)``, ``LayerNormError/invalidEpsilon(_:)``.
+  public init(normalizedShape: [Int], eps: Double = 1e-5, elementwiseAffine: Bool = true)
+    throws(LayerNormError)
+  {
+    let features = try validatedFeatureCount(normalizedShape)
+    try validateEpsilon(eps)
+    self.normalizedShape = normalizedShape
+    self.featureCount = features
+    self.eps = eps
+    self.weight = elementwiseAffine ? Array(repeating: 1, count: features) : nil
+    self.maximumThreadCount = onlineProcessorCount
+    self.ones = Array(repeating: 1, count: features)
+  }
+
+  var call: ForwardCall<Scalar> {
+    ForwardCall(
+      kind: .rms, normalizedShape: normalizedShape, eps: eps, weight: weight, bias: nil,
+      ones: ones, maximumThreadCount: maximumThreadCount)
+  }
+
+  /// Normalizes `input` into caller-owned `output`, storing each row's
+  /// `rstd = 1 / sqrt(mean(x^2) + eps)` when asked, without allocating.
+  ///
+  /// - Parameters:
+  ///   - input: `shape.reduce(1, *)` elements, row-major.
+  ///   - shape: ends with ``normalizedShape``; `rows` is the product of the leading dims.
+  ///   - output: as many elements as `input`; may be `input`'s own memory.
+  ///   - rstd: `rows` elements, or `nil`.
+  /// - Throws: ``LayerNormError``; nothing is written then.
+  public func forward(
+    _ input: UnsafeBufferPointer<Scalar>, shape: [Int],
+    into output: UnsafeMutableBufferPointer<Scalar>, rstd: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LayerNormError) {
+    try call.run(input: input, shape: shape, output: output, rstd: rstd)
+  }
+
+  /// Normalizes `input` into caller-owned `output` (see ``Normalization/forward(_:shape:into:)``).
+  public func forward(
+    _ input: UnsafeBufferPointer<Scalar>, shape: [Int],
+    into output: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LayerNormError) {
+    try call.run(input: input, shape: shape, output: output)
+  }
+
+  /// Fused add-and-normalize into caller-owned buffers (see
+  /// ``Normalization/addAndNormalize(_:residual:shape:sum:output:)``), optionally storing
+  /// each row's `rstd`.
+  public func addAndNormalize(
+    _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
+    sum: UnsafeMutableBufferPointer<Scalar>, output: UnsafeMutableBufferPointer<Scalar>,
+    rstd: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LayerNormError) {
+    try call.run(input: x, shape: shape, residual: residual, sum: sum, output: output, rstd: rstd)
+  }
+
+  /// Fused add-and-normalize into caller-owned buffers.
+  public func addAndNormalize(
+    _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
+    sum: UnsafeMutableBufferPointer<Scalar>, output: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LayerNormError) {
+    try call.run(input: x, shape: shape, residual: residual, sum: sum, output: output)
+  }
+
+  /// Normalizes `input` and returns the output with each row's `rstd`.
+  ///
+  /// - Returns: `output` of `input.shape`; `rstd` of the leading dimensions of `input.shape`.
+  /// - Throws: ``LayerNormError``.
+  public func forwardWithStatistics(_ input: ShapedArray<Scalar>) throws(LayerNormError)
+    -> (output: ShapedArray<Scalar>, rstd: ShapedArray<Scalar>)
+  {
+    let layout = try RowLayout(inputShape: input.shape, normalizedShape: normalizedShape)
+    var rstd = [Scalar]()
+    let output = try makeOutput(count: layout.elementCount) { (y) throws(LayerNormError) in
+      rstd = try makeOutput(count: layout.rows) { (r) throws(LayerNormError) in
+        try input.scalars.withUnsafeBufferPointer { (x) throws(LayerNormError) in
+          try forward(x, shape: input.shape, into: y, rstd: r)
+        }
+      }
+    }
+    return (
+      ShapedArray(validatedShape: input.shape, scalars: output),
+      ShapedArray(validatedShape: Array(input.shape.dropLast(normalizedShape.count)), scalars: rstd)
+    )
+  }
+}

@@ -1,0 +1,56 @@
+// The element types the package computes with, and the BLAS level-1 routines each one brings.
+
+/// A floating-point element type with BLAS level-1 routines: `Float` (`cblas_s*`) and
+/// `Double` (`cblas_d*`).
+///
+/// Every kernel in the package is written once, generically over `BLASScalar`; only the two
+/// conformances (`Float+BLASScalar.swift`, `Double+BLASScalar.swift`) call CBLAS. Reductions
+/// return `Double`: `Float` rows are accumulated in double precision (`cblas_dsdot`), so a
+/// row's moments do not lose digits to its length or its offset.
+///
+/// The requirements take raw pointers and do no bounds checking: they are the package's
+/// internal building blocks, public only so that the conformances can be written outside
+/// the generic code. Call the layer types (``LayerNorm``, ``RMSNorm``) instead.
+public protocol BLASScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
+where Self.RawSignificand: FixedWidthInteger {
+  /// `sum(x[i] * y[i])` for `i` in `0..<count`, accumulated in `Double` (BLAS `dsdot` / `ddot`).
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements.
+  ///   - y: `count` contiguous elements.
+  ///   - count: the number of elements, at least 0.
+  static func _blasDot(
+    _ x: UnsafePointer<Self>, _ y: UnsafePointer<Self>, count: Int
+  ) -> Double
+
+  /// `y[i] += alpha * x[i]` for `i` in `0..<count` (BLAS `axpy`).
+  ///
+  /// - Parameters:
+  ///   - alpha: the scale applied to `x`.
+  ///   - x: `count` contiguous elements.
+  ///   - y: `count` contiguous elements, updated in place.
+  ///   - count: the number of elements, at least 0.
+  static func _blasAxpy(
+    _ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
+
+  /// `x[i] *= alpha` for `i` in `0..<count` (BLAS `scal`).
+  ///
+  /// - Parameters:
+  ///   - alpha: the scale.
+  ///   - x: `count` contiguous elements, updated in place.
+  ///   - count: the number of elements, at least 0.
+  static func _blasScale(_ alpha: Self, _ x: UnsafeMutablePointer<Self>, count: Int)
+
+  /// The Euclidean norm `sqrt(sum(x[i]^2))`, computed by BLAS `nrm2` so that it neither
+  /// overflows nor underflows for finite input.
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements.
+  ///   - count: the number of elements, at least 0.
+  static func _blasNorm2(_ x: UnsafePointer<Self>, count: Int) -> Self
+}
+
+/// The longest vector handed to one BLAS dot product. OpenBLAS 0.3.21 splits `sdot`/`ddot`
+/// over its own threads above 10000 elements; blocks of 4096 stay on the calling thread and
+/// bound the `Float` accumulation error.
+let blasDotBlockLength = 4096
