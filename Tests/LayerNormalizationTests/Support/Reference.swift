@@ -25,14 +25,17 @@ func referenceLayerNorm(
   var means = [Double](), rstds = [Double]()
   for row in 0..<rows {
     let values = x[row * features..<(row + 1) * features]
-    let mean = compensatedSum(values) / Double(features)
-    let variance = compensatedSum(values.map { ($0 - mean) * ($0 - mean) }) / Double(features)
+    // The corrected two-pass algorithm: the mean rounded to Double is off by up to half an
+    // ulp of the offset, which the mean of the deviations measures and removes.
+    let roughMean = compensatedSum(values) / Double(features)
+    let correction = compensatedSum(values.map { $0 - roughMean }) / Double(features)
+    let deviations = values.map { ($0 - roughMean) - correction }
+    let variance = compensatedSum(deviations.map { $0 * $0 }) / Double(features)
     let rstd = 1 / (variance + eps).squareRoot()
     for i in 0..<features {
-      y[row * features + i] =
-        (values[values.startIndex + i] - mean) * rstd * (weight?[i] ?? 1) + (bias?[i] ?? 0)
+      y[row * features + i] = deviations[i] * rstd * (weight?[i] ?? 1) + (bias?[i] ?? 0)
     }
-    means.append(mean)
+    means.append(roughMean + correction)
     rstds.append(rstd)
   }
   return (y, means, rstds)

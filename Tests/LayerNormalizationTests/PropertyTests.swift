@@ -1,0 +1,184 @@
+// Properties: invariances, shapes that must agree, and the paths that must agree bit for bit.
+
+import LayerNormalization
+import Testing
+
+@Suite("Properties")
+struct PropertyTests {
+  static let shapes: [[Int]] = [[4, 8], [3, 5, 64], [2, 3, 768], [6, 33], [2, 5000], [40, 3]]
+
+  func random<Scalar: BLASScalar>(_ count: Int, seed: UInt64, as type: Scalar.Type) -> [Scalar] {
+    var generator = SeededGenerator(seed: seed)
+    return generator.values(count, as: Scalar.self, scale: 2, offset: 0.5).converted(to: Scalar.self)
+  }
+
+  @Test("LN(a*x + c) == LN(x) for a > 0", arguments: shapes)
+  func affineInvariance(_ shape: [Int]) throws {
+    let count = shape.reduce(1, *)
+    let norm = try LayerNorm<Double>(normalizedShape: [shape.last!], eps: 0)
+    let x = random(count, seed: 7, as: Double.self)
+    let base = try norm(ShapedArray(shape: shape, scalars: x))
+    for (a, c) in [(3.0, 0.0), (0.001, 5.0), (1000.0, -7.0), (0.5, 1e4)] {
+      let moved = try norm(ShapedArray(shape: shape, scalars: x.map { a * $0 + c }))
+      expectClose(moved.scalars, base.scalars, tolerance: 1e-9, "\(shape) a=\(a) c=\(c)")
+    }
+    let normFloat = try LayerNorm<Float>(normalizedShape: [shape.last!], eps: 0)
+    let xf = random(count, seed: 7, as: Float.self)
+    let baseFloat = try normFloat(ShapedArray(shape: shape, scalars: xf))
+    let movedFloat = try normFloat(ShapedArray(shape: shape, scalars: xf.map { 4 * $0 + 3 }))
+    expectClose(movedFloat.scalars.asDoubles, baseFloat.scalars.asDoubles, tolerance: 4e-5, "\(shape) Float")
+  }
+
+  @Test("(N, S, D) gives the same bits as (N*S, D)")
+  func batchShapes() throws {
+    let x = random(2 * 3 * 4 * 96, seed: 3, as: Float.self)
+    let norm = try LayerNorm<Float>(normalizedShape: [96])
+    let a = try norm(ShapedArray(shape: [2, 3, 4, 96], scalars: x))
+    let b = try norm(ShapedArray(shape: [24, 96], scalars: x))
+    let c = try norm(ShapedArray(shape: [2, 12, 96], scalars: x))
+    #expect(sameBits(a.scalars, b.scalars) && sameBits(b.scalars, c.scalars))
+    // A batch of one is the same as that row inside a batch.
+    let one = try norm(ShapedArray(shape: [1, 96], scalars: Array(x[96..<192])))
+    #expect(sameBits(one.scalars, Array(b.scalars[96..<192])))
+  }
+
+  @Test("Zero-copy, Span, in-place and allocating paths agree bit for bit", arguments: shapes)
+  func pathsAgree(_ shape: [Int]) throws {
+    try pathsAgree(Float.self, shape)
+    try pathsAgree(Double.self, shape)
+  }
+
+  func pathsAgree<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    let count = shape.reduce(1, *)
+    var norm = try LayerNorm<Scalar>(normalizedShape: [shape.last!])
+    norm.weight = random(shape.last!, seed: 11, as: Scalar.self)
+    norm.bias = random(shape.last!, seed: 12, as: Scalar.self)
+    let x = random(count, seed: 5, as: Scalar.self)
+    let allocated = try norm(ShapedArray(shape: shape, scalars: x))
+
+    var zeroCopy = [Scalar](repeating: .nan, count: count)
+    try x.withUnsafeBufferPointer { input in
+      try zeroCopy.withUnsafeMutableBufferPointer { output in
+        try norm.forward(input, shape: shape, into: output)
+      }
+    }
+    #expect(sameBits(zeroCopy, allocated.scalars), "buffer pointers")
+
+    var spanOutput = [Scalar](repeating: .nan, count: count)
+    var outputSpan = spanOutput.mutableSpan
+    try norm.forward(x.span, shape: shape, into: &outputSpan)
+    _ = consume outputSpan
+    #expect(sameBits(spanOutput, allocated.scalars), "Span")
+
+    var inPlace = x
+    var inPlaceSpan = inPlace.mutableSpan
+    try norm.forwardInPlace(&inPlaceSpan, shape: shape)
+    _ = consume inPlaceSpan
+    #expect(sameBits(inPlace, allocated.scalars), "in place")
+
+    var aliased = x
+    try aliased.withUnsafeMutableBufferPointer { buffer in
+      try norm.forward(UnsafeBufferPointer(buffer), shape: shape, into: buffer)
+    }
+    #expect(sameBits(aliased, allocated.scalars), "aliased buffer pointers")
+
+    // Statistics requested or not, the output is the same.
+    let withStatistics = try norm.forwardWithStatistics(ShapedArray(shape: shape, scalars: x))
+    #expect(sameBits(withStatistics.output.scalars, allocated.scalars), "with statistics")
+
+    // Fused add in the residual stream's memory equals the allocating fused add.
+    let r = random(count, seed: 6, as: Scalar.self)
+    let fused = try norm.addAndNormalize(ShapedArray(shape: shape, scalars: x), residual: ShapedArray(shape: shape, scalars: r))
+    var stream = r
+    var streamSpan = stream.mutableSpan
+    var fusedOutput = [Scalar](repeating: .nan, count: count)
+    var fusedSpan = fusedOutput.mutableSpan
+    try norm.addAndNormalize(x.span, into: &streamSpan, shape: shape, output: &fusedSpan)
+    _ = consume streamSpan
+    _ = consume fusedSpan
+    #expect(sameBits(stream, fused.sum.scalars) && sameBits(fusedOutput, fused.output.scalars), "stream add")
+  }
+
+  @Test("Any thread count gives the same bits", arguments: [[3, 7], [64, 768], [1000, 40], [9, 20000], [4096, 8]])
+  func threadCounts(_ shape: [Int]) throws {
+    let count = shape.reduce(1, *)
+    let x = random(count, seed: 9, as: Float.self)
+    var norm = try LayerNorm<Float>(normalizedShape: [shape.last!])
+    var rms = try RMSNorm<Float>(normalizedShape: [shape.last!])
+    norm.maximumThreadCount = 1
+    rms.maximumThreadCount = 1
+    let single = try norm.forwardWithStatistics(ShapedArray(shape: shape, scalars: x))
+    let singleRMS = try rms(ShapedArray(shape: shape, scalars: x))
+    for threads in [2, 3, 4, 8, 64] {
+      norm.maximumThreadCount = threads
+      rms.maximumThreadCount = threads
+      let many = try norm.forwardWithStatistics(ShapedArray(shape: shape, scalars: x))
+      #expect(sameBits(many.output.scalars, single.output.scalars), "\(shape) threads \(threads)")
+      #expect(sameBits(many.mean.scalars, single.mean.scalars) && sameBits(many.rstd.scalars, single.rstd.scalars))
+      let manyRMS = try rms(ShapedArray(shape: shape, scalars: x))
+      #expect(sameBits(manyRMS.scalars, singleRMS.scalars))
+    }
+  }
+
+  @Test("Constant rows give the bias exactly")
+  func constantRows() throws {
+    for features in [1, 5, 8, 40, 768, 5000] {
+      var norm = try LayerNorm<Float>(normalizedShape: [features])
+      norm.bias = random(features, seed: 2, as: Float.self)
+      norm.weight = random(features, seed: 3, as: Float.self)
+      for value: Float in [0, 1, -3.5, 0.1, 1e4, 123_456.7] {
+        let y = try norm(ShapedArray(repeating: value, shape: [2, features]))
+        #expect(y.scalars == norm.bias! + norm.bias!, "D=\(features) value \(value)")
+      }
+      var normDouble = try LayerNorm<Double>(normalizedShape: [features])
+      normDouble.bias = random(features, seed: 2, as: Double.self)
+      for value in [0.1, 1.0 / 3.0, -2.7e5] {
+        let y = try normDouble(ShapedArray(repeating: value, shape: [1, features]))
+        #expect(y.scalars == normDouble.bias!, "Double D=\(features) value \(value)")
+      }
+    }
+  }
+
+  @Test("A row holding NaN or Inf is NaN; every other row is exactly as without it")
+  func nonFiniteRows() throws {
+    for features in [4, 8, 33, 768, 5000] {
+      let clean = random(5 * features, seed: 4, as: Float.self)
+      let norm = try LayerNorm<Float>(normalizedShape: [features])
+      let base = try norm(ShapedArray(shape: [5, features], scalars: clean))
+      for poison: Float in [.nan, .infinity, -.infinity] {
+        var x = clean
+        x[2 * features + features / 2] = poison
+        let y = try norm(ShapedArray(shape: [5, features], scalars: x))
+        for row in 0..<5 {
+          let slice = Array(y.scalars[row * features..<(row + 1) * features])
+          if row == 2 {
+            #expect(slice.allSatisfy { $0.isNaN }, "D=\(features) \(poison)")
+          } else {
+            #expect(sameBits(slice, Array(base.scalars[row * features..<(row + 1) * features])))
+          }
+        }
+      }
+    }
+  }
+
+  @Test("Empty batch returns an empty result")
+  func emptyBatch() throws {
+    let norm = try LayerNorm<Float>(normalizedShape: [3, 4])
+    let y = try norm.forwardWithStatistics(ShapedArray(shape: [0, 5, 3, 4], scalars: []))
+    #expect(y.output.shape == [0, 5, 3, 4] && y.output.scalars.isEmpty)
+    #expect(y.mean.shape == [0, 5] && y.rstd.scalars.isEmpty)
+  }
+
+  @Test("Defaults follow PyTorch")
+  func defaults() throws {
+    let norm = try LayerNorm<Float>(normalizedShape: [2, 3])
+    #expect(norm.eps == 1e-5 && norm.featureCount == 6)
+    #expect(norm.weight == [Float](repeating: 1, count: 6) && norm.bias == [Float](repeating: 0, count: 6))
+    let noAffine = try LayerNorm<Float>(normalizedShape: [4], elementwiseAffine: false)
+    #expect(noAffine.weight == nil && noAffine.bias == nil)
+    let noBias = try LayerNorm<Double>(normalizedShape: [4], bias: false)
+    #expect(noBias.weight != nil && noBias.bias == nil)
+    let rms = try RMSNorm<Float>(normalizedShape: [4])
+    #expect(rms.weight == [1, 1, 1, 1] && rms.eps == 1e-5)
+  }
+}
