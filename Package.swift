@@ -24,9 +24,13 @@ let package = Package(
 
     // MARK: - The library
 
+    /// AVX2+FMA kernels for the elementwise passes, selected at run time (function-level
+    /// target attributes: no unsafe flags, so the package works as a dependency).
+    .target(name: "_LayerNormKernels"),
+
     .target(
       name: "LayerNormalization",
-      dependencies: ["CBLAS"],
+      dependencies: ["CBLAS", "_LayerNormKernels"],
       linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
     ),
 

@@ -1,9 +1,10 @@
-// The elementwise passes BLAS has no routine for, as explicit SIMD loops.
+// The portable elementwise passes: explicit SIMD loops in Swift, for CPUs without AVX2.
 //
-// Swift compiles for baseline x86-64 here (SSE2: 4 floats a vector) unless told otherwise;
-// an 8-wide SIMD value lowers to two such registers, enough to keep the loads busy.
+// Swift compiles for baseline x86-64 here (SSE2: 4 floats a register) unless told otherwise,
+// so on AVX2 machines the conformances call the C kernels of _LayerNormKernels instead,
+// which compute the same expressions in the same order with 256-bit vectors.
 
-/// The vector width of the elementwise loops.
+/// The vector width of the portable loops.
 typealias Vector<Scalar: BLASScalar> = SIMD8<Scalar>
 let vectorWidth = 8
 
@@ -25,15 +26,12 @@ extension UnsafeMutablePointer where Pointee: BLASScalar {
 /// lane then adds at most 128 terms, so `Float` keeps its accuracy on long rows.
 let laneFlushLength = 1024
 
-/// `y[i] = x[i] - shift`, returning `(sum(y), sum(y * y))` accumulated in `Double`.
-///
-/// This is the second pass of the shifted two-pass moments: with `shift` within a few
-/// standard deviations of the mean, `x - shift` is exact for close values and the sums do
-/// not cancel.
+/// `(sum(x - shift), sum((x - shift)^2))`, accumulated in `Double` every
+/// ``laneFlushLength`` elements.
 @inline(__always)
-func subtractAndMoments<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, shift: Scalar, into y: UnsafeMutablePointer<Scalar>, count n: Int
-) -> (sum: Double, squares: Double) {
+func shiftedMoments<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, shift: Scalar, count n: Int)
+  -> (sum: Double, squares: Double)
+{
   var sum = 0.0
   var squares = 0.0
   let shiftVector = Vector<Scalar>(repeating: shift)
@@ -47,8 +45,6 @@ func subtractAndMoments<Scalar: BLASScalar>(
     while i + 2 * vectorWidth <= end {
       let d0 = x.loadVector(at: i) - shiftVector
       let d1 = x.loadVector(at: i + vectorWidth) - shiftVector
-      y.storeVector(d0, at: i)
-      y.storeVector(d1, at: i + vectorWidth)
       s0 += d0
       s1 += d1
       q0 += d0 * d0
@@ -57,61 +53,61 @@ func subtractAndMoments<Scalar: BLASScalar>(
     }
     while i + vectorWidth <= end {
       let d = x.loadVector(at: i) - shiftVector
-      y.storeVector(d, at: i)
       s0 += d
       q0 += d * d
       i += vectorWidth
     }
-    let s = s0 + s1
-    let q = q0 + q1
     var tailSum: Scalar = 0
     var tailSquares: Scalar = 0
     while i < end {
       let d = x[i] - shift
-      y[i] = d
       tailSum += d
       tailSquares += d * d
       i += 1
     }
-    sum += Double(s.sum()) + Double(tailSum)
-    squares += Double(q.sum()) + Double(tailSquares)
+    sum += Double((s0 + s1).sum()) + Double(tailSum)
+    squares += Double((q0 + q1).sum()) + Double(tailSquares)
     start = end
   }
   return (sum, squares)
 }
 
-/// `y[i] = (x[i] - center) * rstd * weight[i] + bias[i]`, a missing weight read as ones and
-/// a missing bias as zeros; `x` may equal `y`. One loop per combination, so no branch sits
-/// in the loop.
+/// `y[i] = ((x[i] - shift) - center) * rstd * weight[i] + bias[i]`, a missing weight read as
+/// ones and a missing bias as zeros; `x` may equal `y`. One loop per combination, so no
+/// branch sits in the loop.
 @inline(__always)
-func scaleAndShift<Scalar: BLASScalar>(
+func normalize<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count n: Int,
-  center: Scalar, rstd: Scalar, weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?
+  shift: Scalar, center: Scalar, rstd: Scalar,
+  weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?
 ) {
+  let s = Vector<Scalar>(repeating: shift)
   let c = Vector<Scalar>(repeating: center)
   let r = Vector<Scalar>(repeating: rstd)
   let vectorEnd = n - n % vectorWidth
+  @inline(__always) func centered(_ i: Int) -> Vector<Scalar> { ((x.loadVector(at: i) - s) - c) * r }
+  @inline(__always) func centered(scalar i: Int) -> Scalar { ((x[i] - shift) - center) * rstd }
   switch (weight, bias) {
   case (let w?, let b?):
     for i in stride(from: 0, to: vectorEnd, by: vectorWidth) {
-      y.storeVector((x.loadVector(at: i) - c) * r * w.loadVector(at: i) + b.loadVector(at: i), at: i)
+      y.storeVector(centered(i) * w.loadVector(at: i) + b.loadVector(at: i), at: i)
     }
-    for i in vectorEnd..<n { y[i] = (x[i] - center) * rstd * w[i] + b[i] }
+    for i in vectorEnd..<n { y[i] = centered(scalar: i) * w[i] + b[i] }
   case (let w?, nil):
     for i in stride(from: 0, to: vectorEnd, by: vectorWidth) {
-      y.storeVector((x.loadVector(at: i) - c) * r * w.loadVector(at: i), at: i)
+      y.storeVector(centered(i) * w.loadVector(at: i), at: i)
     }
-    for i in vectorEnd..<n { y[i] = (x[i] - center) * rstd * w[i] }
+    for i in vectorEnd..<n { y[i] = centered(scalar: i) * w[i] }
   case (nil, let b?):
     for i in stride(from: 0, to: vectorEnd, by: vectorWidth) {
-      y.storeVector((x.loadVector(at: i) - c) * r + b.loadVector(at: i), at: i)
+      y.storeVector(centered(i) + b.loadVector(at: i), at: i)
     }
-    for i in vectorEnd..<n { y[i] = (x[i] - center) * rstd + b[i] }
+    for i in vectorEnd..<n { y[i] = centered(scalar: i) + b[i] }
   case (nil, nil):
     for i in stride(from: 0, to: vectorEnd, by: vectorWidth) {
-      y.storeVector((x.loadVector(at: i) - c) * r, at: i)
+      y.storeVector(centered(i), at: i)
     }
-    for i in vectorEnd..<n { y[i] = (x[i] - center) * rstd }
+    for i in vectorEnd..<n { y[i] = centered(scalar: i) }
   }
 }
 

@@ -1,10 +1,12 @@
 // The element types the package computes with, and the BLAS level-1 routines each one brings.
 
 /// A floating-point element type with BLAS level-1 routines: `Float` (`cblas_s*`) and
-/// `Double` (`cblas_d*`).
+/// `Double` (`cblas_d*`), and the elementwise passes BLAS has no routine for.
 ///
 /// Every kernel in the package is written once, generically over `BLASScalar`; only the two
-/// conformances (`Float+BLASScalar.swift`, `Double+BLASScalar.swift`) call CBLAS. Reductions
+/// conformances (`Float+BLASScalar.swift`, `Double+BLASScalar.swift`) call CBLAS or the
+/// AVX2 kernels of `_LayerNormKernels` (on CPUs without AVX2 they run the portable Swift
+/// loops of `VectorLoops.swift`). Reductions
 /// return `Double`: `Float` rows are accumulated in double precision (`cblas_dsdot`), so a
 /// row's moments do not lose digits to its length or its offset.
 ///
@@ -48,6 +50,33 @@ where Self.RawSignificand: FixedWidthInteger {
   ///   - x: `count` contiguous elements.
   ///   - count: the number of elements, at least 0.
   static func _blasNorm2(_ x: UnsafePointer<Self>, count: Int) -> Self
+
+  /// `(sum(x[i] - shift), sum((x[i] - shift)^2))` for `i` in `0..<count`, in `Double`.
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements.
+  ///   - shift: subtracted before summing; close to the mean, so nothing cancels.
+  ///   - count: the number of elements, at least 0.
+  static func _shiftedMoments(_ x: UnsafePointer<Self>, shift: Self, count: Int)
+    -> (sum: Double, squares: Double)
+
+  /// `y[i] = ((x[i] - shift) - center) * rstd * weight[i] + bias[i]` for `i` in
+  /// `0..<count`, a missing weight read as ones and a missing bias as zeros.
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements; may equal `y`.
+  ///   - y: `count` contiguous elements, written.
+  ///   - streaming: write `y` past the caches (non-temporal stores) where the CPU has them;
+  ///     the caller then fences the stores before the result is read.
+  static func _normalize(
+    _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, shift: Self,
+    center: Self, rstd: Self, weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
+    streaming: Bool)
+
+  /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`.
+  static func _add(
+    _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>,
+    count: Int)
 }
 
 /// The longest vector handed to one BLAS dot product. OpenBLAS 0.3.21 splits `sdot`/`ddot`

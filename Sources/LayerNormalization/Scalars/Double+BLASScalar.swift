@@ -1,6 +1,7 @@
 // Double's BLAS level-1 routines: the only place `cblas_d*` is called.
 
 internal import CBLAS
+internal import _LayerNormKernels
 
 extension Double: BLASScalar {
   /// `cblas_ddot` over blocks of ``blasDotBlockLength`` elements, added in order, so that
@@ -34,5 +35,39 @@ extension Double: BLASScalar {
   @inline(__always)
   public static func _blasNorm2(_ x: UnsafePointer<Double>, count: Int) -> Double {
     cblas_dnrm2(blasint(count), x, 1)
+  }
+
+  @inline(__always)
+  public static func _shiftedMoments(_ x: UnsafePointer<Double>, shift: Double, count: Int)
+    -> (sum: Double, squares: Double)
+  {
+    guard hasVectorKernels else { return shiftedMoments(x, shift: shift, count: count) }
+    var sum = 0.0
+    var squares = 0.0
+    lnk_moments_f64(x, shift, count, &sum, &squares)
+    return (sum, squares)
+  }
+
+  @inline(__always)
+  public static func _normalize(
+    _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
+    center: Double, rstd: Double, weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
+    streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      return normalize(
+        x, into: y, count: count, shift: shift, center: center, rstd: rstd, weight: weight,
+        bias: bias)
+    }
+    lnk_normalize_f64(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
+  }
+
+  @inline(__always)
+  public static func _add(
+    _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>,
+    count: Int
+  ) {
+    guard hasVectorKernels else { return add(a, b, into: y, count: count) }
+    lnk_add_f64(a, b, y, count)
   }
 }

@@ -1,6 +1,7 @@
 // Float's BLAS level-1 routines: the only place `cblas_s*` is called.
 
 internal import CBLAS
+internal import _LayerNormKernels
 
 extension Float: BLASScalar {
   /// `cblas_sdot` over blocks of ``blasDotBlockLength`` elements, the block sums added in
@@ -38,5 +39,39 @@ extension Float: BLASScalar {
   @inline(__always)
   public static func _blasNorm2(_ x: UnsafePointer<Float>, count: Int) -> Float {
     cblas_snrm2(blasint(count), x, 1)
+  }
+
+  @inline(__always)
+  public static func _shiftedMoments(_ x: UnsafePointer<Float>, shift: Float, count: Int)
+    -> (sum: Double, squares: Double)
+  {
+    guard hasVectorKernels else { return shiftedMoments(x, shift: shift, count: count) }
+    var sum = 0.0
+    var squares = 0.0
+    lnk_moments_f32(x, shift, count, &sum, &squares)
+    return (sum, squares)
+  }
+
+  @inline(__always)
+  public static func _normalize(
+    _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
+    center: Float, rstd: Float, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+    streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      return normalize(
+        x, into: y, count: count, shift: shift, center: center, rstd: rstd, weight: weight,
+        bias: bias)
+    }
+    lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
+  }
+
+  @inline(__always)
+  public static func _add(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+    count: Int
+  ) {
+    guard hasVectorKernels else { return add(a, b, into: y, count: count) }
+    lnk_add_f32(a, b, y, count)
   }
 }

@@ -1,0 +1,24 @@
+// Whether the AVX2 kernels of _LayerNormKernels may run on this CPU, and their store fence.
+
+internal import _LayerNormKernels
+
+/// True when the CPU has AVX2 and FMA, so the conformances call the C kernels; false sends
+/// them to the portable Swift loops.
+let hasVectorKernels: Bool = lnk_has_avx2_fma() != 0
+
+/// Outputs at least this large are written with non-temporal stores: they would not stay
+/// in cache anyway, and skipping the read-for-ownership saves a third of the traffic.
+let streamingOutputBytes = 16 << 20
+
+/// Whether to write an output with non-temporal stores: only when it is large, and only
+/// when every row starts and ends on a 16-byte boundary, so that no ordinary store shares a
+/// cache line with streaming ones (measured: mixed lines made 32768x128 four times slower).
+func shouldStream(_ output: UnsafeMutableRawPointer, rows: Int, rowBytes: Int) -> Bool {
+  hasVectorKernels && rows * rowBytes >= streamingOutputBytes
+    && Int(bitPattern: output) % 16 == 0 && rowBytes % 16 == 0
+}
+
+/// Makes non-temporal stores visible in order before the call returns.
+func orderStreamingStores() {
+  if hasVectorKernels { lnk_store_fence() }
+}

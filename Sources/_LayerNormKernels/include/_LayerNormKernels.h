@@ -1,0 +1,40 @@
+// Vector kernels for the elementwise passes of the layer norm, compiled for AVX2+FMA with
+// a function-level target attribute and chosen at run time, so that the package builds for
+// baseline x86-64 (no unsafe flags) and still uses 256-bit vectors where the CPU has them.
+//
+// Internal to LayerNormalization: the underscore marks it public for technical reasons only.
+#ifndef LAYERNORMALIZATION_KERNELS_H
+#define LAYERNORMALIZATION_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the running CPU has AVX2 and FMA (and the kernels below may be called), else 0.
+int lnk_has_avx2_fma(void);
+
+/// Sum and sum of squares of `x[i] - shift` for `i < n`, in Double.
+void lnk_moments_f32(const float *x, float shift, ptrdiff_t n, double *sum, double *squares);
+void lnk_moments_f64(const double *x, double shift, ptrdiff_t n, double *sum, double *squares);
+
+/// y[i] = ((x[i] - shift) - center) * rstd * w[i] + b[i]; w or b may be NULL (ones, zeros).
+/// `streaming` != 0 writes y with non-temporal stores (call lnk_store_fence before reading).
+void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float shift, float center,
+                       float rstd, const float *w, const float *b, int streaming);
+void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, double center,
+                       double rstd, const double *w, const double *b, int streaming);
+
+/// y[i] = a[i] + b[i].
+void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n);
+void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n);
+
+/// Orders the non-temporal stores before what follows.
+void lnk_store_fence(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
