@@ -110,6 +110,144 @@ void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n) {
   LNK_NAME(lnk_add_avx2)(a, b, y, n);
 }
 
+void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
+                               const double *sums, double eps, int centered, const T *w,
+                               const T *b, T *mean, T *rstd, int streaming) {
+  const double count = (double)n;
+  for (ptrdiff_t r = 0; r < rows; r++) {
+    const T *xr = x + r * n;
+    T *yr = y + r * n;
+    if (centered) {
+      const T m0 = (T)(sums[r] / count);
+      double sum, squares;
+      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares);
+      const double c = sum / count;
+      double variance = squares / count - c * c;
+      if (variance < 0) variance = 0;
+      const double s = 1 / sqrt(variance + eps);
+      if (mean) mean[r] = (T)((double)m0 + c);
+      if (rstd) rstd[r] = (T)s;
+      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming);
+    } else {
+      const double s = 1 / sqrt(sums[r] / count + eps);
+      if (rstd) rstd[r] = (T)s;
+      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming);
+    }
+  }
+}
+
+// Short rows: LANES rows at a time. Each row is a few vectors (the last one masked); the
+// per-row sums of LANES rows are reduced together by a horizontal-add tree into one vector
+// (lane j = row j), so the statistics of LANES rows take one division and one square root.
+#define LNK_MAX_VECTORS (32 / LANES)
+
+static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, double eps,
+                                                 int centered, const T *w, const T *b,
+                                                 T *mean, T *rstd, int streaming) {
+  const ptrdiff_t vectors = (n + LANES - 1) / LANES;
+  const ptrdiff_t tail_count = n - (vectors - 1) * LANES;  // 1...LANES in the last vector
+  const VIMASK tail = VTAILMASK(tail_count);
+  const VEC zero = VZERO();
+  VEC partial[LANES];
+  for (int j = 0; j < LANES; j++) {
+    const T *xr = x + j * n;
+    VEC acc = VMASKLOAD(xr + (vectors - 1) * LANES, tail);
+    for (ptrdiff_t k = 0; k + 1 < vectors; k++) acc = VADD(acc, VLOAD(xr + k * LANES));
+    partial[j] = acc;
+  }
+  const VEC count = VSET1((T)n);
+  T shift[LANES], center[LANES], scale[LANES];
+  if (centered) {
+    const VEC m0 = VDIV(VHSUM_ROWS(partial), count);
+    VSTORE(shift, m0);
+    VEC partial_squares[LANES];
+    for (int j = 0; j < LANES; j++) {
+      const T *xr = x + j * n;
+      const VEC s = VSET1(shift[j]);
+      VEC d = VMASKSUB(VMASKLOAD(xr + (vectors - 1) * LANES, tail), s, tail);
+      VEC c = d, q = VMUL(d, d);
+      for (ptrdiff_t k = 0; k + 1 < vectors; k++) {
+        d = VSUB(VLOAD(xr + k * LANES), s);
+        c = VADD(c, d);
+        q = VFMA(d, d, q);
+      }
+      partial[j] = c;
+      partial_squares[j] = q;
+    }
+    const VEC c = VDIV(VHSUM_ROWS(partial), count);
+    VEC variance = VSUB(VDIV(VHSUM_ROWS(partial_squares), count), VMUL(c, c));
+    variance = VMAX(zero, variance);  // NaN stays NaN: maxps returns its second operand
+    const VEC s = VDIV(VSET1(1), VSQRT(VADD(variance, VSET1((T)eps))));
+    VSTORE(center, c);
+    VSTORE(scale, s);
+    if (mean) VSTORE(mean, VADD(m0, c));
+    if (rstd) VSTORE(rstd, s);
+  } else {
+    VEC partial_squares[LANES];
+    for (int j = 0; j < LANES; j++) {
+      const T *xr = x + j * n;
+      VEC v = VMASKLOAD(xr + (vectors - 1) * LANES, tail);
+      VEC q = VMUL(v, v);
+      for (ptrdiff_t k = 0; k + 1 < vectors; k++) {
+        v = VLOAD(xr + k * LANES);
+        q = VFMA(v, v, q);
+      }
+      partial_squares[j] = q;
+    }
+    const VEC s = VDIV(VSET1(1), VSQRT(VADD(VDIV(VHSUM_ROWS(partial_squares), count), VSET1((T)eps))));
+    VSTORE(shift, zero);
+    VSTORE(center, zero);
+    VSTORE(scale, s);
+    if (rstd) VSTORE(rstd, s);
+  }
+  const T *bias = centered ? b : NULL;
+  const int stream_rows = streaming && tail_count == LANES;
+  for (int j = 0; j < LANES; j++) {
+    const T *xr = x + j * n;
+    T *yr = y + j * n;
+    const VEC sh = VSET1(shift[j]), ce = VSET1(center[j]), sc = VSET1(scale[j]);
+    for (ptrdiff_t k = 0; k < vectors; k++) {
+      const int last = k + 1 == vectors;
+      const ptrdiff_t i = k * LANES;
+      VEC v = VMUL(VSUB(VSUB(last ? VMASKLOAD(xr + i, tail) : VLOAD(xr + i), sh), ce), sc);
+      if (w) v = VMUL(v, last ? VMASKLOAD(w + i, tail) : VLOAD(w + i));
+      if (bias) v = VADD(v, last ? VMASKLOAD(bias + i, tail) : VLOAD(bias + i));
+      if (stream_rows) VSTREAM(yr + i, v);
+      else if (last) VMASKSTORE(yr + i, tail, v);
+      else VSTORE(yr + i, v);
+    }
+  }
+}
+
+void LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                              int centered, const T *w, const T *b, T *mean, T *rstd,
+                              int streaming) {
+  ptrdiff_t r = 0;
+  const ptrdiff_t group_bytes = LANES * n * (ptrdiff_t)sizeof(T);
+  for (; r + LANES <= rows; r += LANES) {
+    // Gathers do not train the hardware prefetcher well: ask for the group 4 ahead.
+    if (r + 5 * LANES <= rows) {
+      const char *ahead = (const char *)(x + (r + 4 * LANES) * n);
+      for (ptrdiff_t k = 0; k < group_bytes; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
+    }
+    LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
+                              mean ? mean + r : NULL, rstd ? rstd + r : NULL, streaming);
+  }
+  if (r < rows) {
+    // The last rows: copy them into a zero-padded group, so no gather reads past the input.
+    T in[LANES * 32] = {0}, out[LANES * 32], m[LANES], s[LANES];
+    const ptrdiff_t left = rows - r;
+    for (ptrdiff_t k = 0; k < left * n; k++) in[k] = x[r * n + k];
+    for (ptrdiff_t k = left * n; k < LANES * n; k++) in[k] = in[k % n];
+    LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
+    for (ptrdiff_t k = 0; k < left * n; k++) y[r * n + k] = out[k];
+    for (ptrdiff_t k = 0; k < left; k++) {
+      if (mean) mean[r + k] = m[k];
+      if (rstd) rstd[r + k] = s[k];
+    }
+  }
+}
+
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_FLUSH
@@ -129,3 +267,13 @@ void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n) {
 #undef VSUB
 #undef VMUL
 #undef VFMA
+#undef VDIV
+#undef VSQRT
+#undef VMAX
+#undef VIMASK
+#undef VHSUM_ROWS
+#undef VMASKSUB
+#undef LNK_MAX_VECTORS
+#undef VTAILMASK
+#undef VMASKLOAD
+#undef VMASKSTORE

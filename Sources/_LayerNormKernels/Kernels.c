@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <math.h>
 
 int lnk_has_avx2_fma(void) {
   static int cached = -1;
@@ -29,6 +30,18 @@ static inline LNK_TARGET void lnk_stream_f64(double *p, __m256d v) {
   _mm_stream_pd(p + 2, _mm256_extractf128_pd(v, 1));
 }
 
+// The sums of 8 float vectors (or 4 double vectors) as one vector, lane j = sum of v[j].
+static inline LNK_TARGET __m256 lnk_hsum_rows_f32(const __m256 *v) {
+  const __m256 a = _mm256_hadd_ps(v[0], v[1]), b = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 c = _mm256_hadd_ps(v[4], v[5]), d = _mm256_hadd_ps(v[6], v[7]);
+  const __m256 e = _mm256_hadd_ps(a, b), f = _mm256_hadd_ps(c, d);
+  return _mm256_add_ps(_mm256_permute2f128_ps(e, f, 0x20), _mm256_permute2f128_ps(e, f, 0x31));
+}
+static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
+  const __m256d a = _mm256_hadd_pd(v[0], v[1]), b = _mm256_hadd_pd(v[2], v[3]);
+  return _mm256_add_pd(_mm256_permute2f128_pd(a, b, 0x20), _mm256_permute2f128_pd(a, b, 0x31));
+}
+
 // Float: 8 lanes.
 #define T float
 #define SUFFIX f32
@@ -43,6 +56,15 @@ static inline LNK_TARGET void lnk_stream_f64(double *p, __m256d v) {
 #define VSUB _mm256_sub_ps
 #define VMUL _mm256_mul_ps
 #define VFMA _mm256_fmadd_ps
+#define VDIV _mm256_div_ps
+#define VSQRT _mm256_sqrt_ps
+#define VMAX _mm256_max_ps
+#define VIMASK __m256i
+#define VTAILMASK(k) _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define VMASKLOAD(p, m) _mm256_maskload_ps((p), (m))
+#define VMASKSTORE(p, m, v) _mm256_maskstore_ps((p), (m), (v))
+#define VMASKSUB(a, b, m) _mm256_and_ps(_mm256_sub_ps((a), (b)), _mm256_castsi256_ps(m))
+#define VHSUM_ROWS lnk_hsum_rows_f32
 #include "KernelTemplate.h"
 
 // Double: 4 lanes.
@@ -59,6 +81,15 @@ static inline LNK_TARGET void lnk_stream_f64(double *p, __m256d v) {
 #define VSUB _mm256_sub_pd
 #define VMUL _mm256_mul_pd
 #define VFMA _mm256_fmadd_pd
+#define VDIV _mm256_div_pd
+#define VSQRT _mm256_sqrt_pd
+#define VMAX _mm256_max_pd
+#define VIMASK __m256i
+#define VTAILMASK(k) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(k)), _mm256_setr_epi64x(0, 1, 2, 3))
+#define VMASKLOAD(p, m) _mm256_maskload_pd((p), (m))
+#define VMASKSTORE(p, m, v) _mm256_maskstore_pd((p), (m), (v))
+#define VMASKSUB(a, b, m) _mm256_and_pd(_mm256_sub_pd((a), (b)), _mm256_castsi256_pd(m))
+#define VHSUM_ROWS lnk_hsum_rows_f64
 #include "KernelTemplate.h"
 
 #else
@@ -71,4 +102,8 @@ void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, 
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
+void lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
+void lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
+void lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
+void lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
 #endif

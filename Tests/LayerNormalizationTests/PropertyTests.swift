@@ -182,3 +182,29 @@ struct PropertyTests {
     #expect(rms.weight == [1, 1, 1, 1] && rms.eps == 1e-5)
   }
 }
+
+@Suite("Large outputs")
+struct LargeOutputTests {
+  @Test("Outputs written past the caches equal the row-by-row results bit for bit")
+  func streamingStores() throws {
+    // 4096 x 1024 Float = 16 MiB: large enough for the non-temporal stores.
+    let shape = [4096, 1024]
+    var generator = SeededGenerator(seed: 99)
+    let x: [Float] = generator.values(shape[0] * shape[1], as: Float.self, scale: 3, offset: 1).converted(to: Float.self)
+    var norm = try LayerNorm<Float>(normalizedShape: [1024])
+    norm.maximumThreadCount = 2
+    let whole = try norm(ShapedArray(shape: shape, scalars: x))
+    for row in stride(from: 0, to: 4096, by: 97) {
+      let one = try norm(ShapedArray(shape: [1, 1024], scalars: Array(x[row * 1024..<(row + 1) * 1024])))
+      #expect(sameBits(one.scalars, Array(whole.scalars[row * 1024..<(row + 1) * 1024])), "row \(row)")
+    }
+    // And the short-row kernel: 1M x 8 Float is 32 MiB.
+    let short = try LayerNorm<Float>(normalizedShape: [8])
+    let xs: [Float] = generator.values(1 << 22, as: Float.self).converted(to: Float.self)
+    let y = try short(ShapedArray(shape: [1 << 19, 8], scalars: xs))
+    for row in stride(from: 0, to: 1 << 19, by: 4099) {
+      let one = try short(ShapedArray(shape: [8, 8], scalars: Array(xs[row * 8..<(row + 8) * 8])))
+      #expect(sameBits(Array(one.scalars[0..<8]), Array(y.scalars[row * 8..<(row + 1) * 8])), "row \(row)")
+    }
+  }
+}

@@ -1,7 +1,8 @@
-// The forward row kernel shared by LayerNorm and RMSNorm, with and without a residual add.
+// The forward kernel shared by LayerNorm and RMSNorm, with and without a residual add.
 
-/// Which normalization a kernel computes.
-enum NormalizationKind: Sendable {
+/// Which normalization a kernel computes. Public only because the ``BLASScalar``
+/// requirements take it.
+public enum _NormalizationKind: Sendable {
   /// `(x - mean) * rstd * weight + bias`, `rstd = 1 / sqrt(var + eps)`.
   case layer
   /// `x * rstd * weight`, `rstd = 1 / sqrt(mean(x^2) + eps)`.
@@ -11,7 +12,7 @@ enum NormalizationKind: Sendable {
 /// One validated forward call: raw pointers to `rows * features` elements each, and the
 /// per-row statistics buffers. Built only after every shape and count has been checked.
 struct ForwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
-  var kind: NormalizationKind
+  var kind: _NormalizationKind
   var rows: Int
   var features: Int
   var eps: Double
@@ -31,6 +32,14 @@ struct ForwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
   var rstd: UnsafeMutablePointer<Scalar>?
 }
 
+/// Rows shorter than this take the short-row kernel, which holds several rows per vector:
+/// a BLAS call costs about 5 ns before any work, more than such a row takes.
+let shortRowLength = 32
+
+/// Rows are taken in blocks of at most this many elements (32 KiB of Float): pass 1
+/// streams the block from memory, and passes 2 and 3 then find it in cache.
+let rowBlockElements = 8192
+
 /// Runs `problem` over all its rows, on up to `maximumThreads` threads.
 @specialized(where Scalar == Float)
 @specialized(where Scalar == Double)
@@ -45,94 +54,116 @@ func runForward<Scalar: BLASScalar>(_ problem: ForwardProblem<Scalar>, maximumTh
   }
 }
 
-/// Rows are taken in blocks of about this many elements (64 KiB of Float): the block is
-/// first streamed from memory once by the BLAS row reductions, then finished in cache.
-let forwardBlockElements = 1 << 14
-
 /// Normalizes `rows` of `problem`, a block at a time.
 @inline(__always)
 func forwardRows<Scalar: BLASScalar>(
   _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool
 ) {
   let n = p.features
-  let blockRows = max(1, min(rows.count, forwardBlockElements / n))
+  let blockRows = max(1, min(rows.count, rowBlockElements / n))
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
-    var blockStart = rows.lowerBound
-    while blockStart < rows.upperBound {
-      let block = blockStart..<min(rows.upperBound, blockStart + blockRows)
-      // Pass 1, streaming from memory: form x + residual where asked, and each row's BLAS
-      // reduction (sum(x) for LayerNorm, sum(x * x) for RMSNorm).
-      for row in block {
-        let x = rowInput(p, row: row)
-        switch p.kind {
-        case .layer: sums[row - block.lowerBound] = rowSum(x, ones: p.ones, count: n)
-        case .rms: sums[row - block.lowerBound] = rowDot(x, x, count: n)
+    var start = rows.lowerBound
+    while start < rows.upperBound {
+      let count = min(rows.upperBound - start, blockRows)
+      let offset = start * n
+      // The rows to normalize: the input, or input + residual formed in the sum buffer (or
+      // in the output, when the caller did not ask for the sum).
+      var x = p.input + offset
+      if let residual = p.residual {
+        let formed = (p.sum ?? p.output) + offset
+        Scalar._add(x, residual + offset, into: formed, count: count * n)
+        x = UnsafePointer(formed)
+      }
+      let y = p.output + offset
+      let mean = p.mean.map { $0 + start }
+      let rstd = p.rstd.map { $0 + start }
+      if n < shortRowLength {
+        Scalar._shortRows(
+          x, into: y, rows: count, count: n, kind: p.kind, eps: p.eps, weight: p.weight,
+          bias: p.bias, mean: mean, rstd: rstd, streaming: streaming)
+      } else {
+        // Pass 1, streaming the block from memory: the BLAS reductions.
+        // One BLAS dot per row (not one gemv per block): a row's result must not depend
+        // on which rows share its block, and OpenBLAS's gemv rounds rows differently by
+        // their position in the block.
+        for r in 0..<count {
+          let row = x + r * n
+          switch p.kind {
+          case .layer: sums[r] = Scalar._blasDot(row, p.ones, count: n)
+          case .rms: sums[r] = Scalar._blasDot(row, row, count: n)
+          }
         }
+        // Passes 2 and 3, in cache.
+        Scalar._finishRows(
+          x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
+          weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming)
       }
-      // Passes 2 and 3, in cache.
-      for row in block {
-        finishRow(p, row: row, firstSum: sums[row - block.lowerBound], streaming: streaming)
-      }
-      blockStart = block.upperBound
+      start += count
     }
   }
 }
 
-/// The row to normalize: the input row, or `input + residual` formed in the sum buffer (or
-/// in the output row, when the caller did not ask for the sum).
-@inline(__always)
-func rowInput<Scalar: BLASScalar>(_ p: ForwardProblem<Scalar>, row: Int) -> UnsafePointer<Scalar> {
-  let offset = row * p.features
-  guard let residual = p.residual else { return p.input + offset }
-  let sum = (p.sum ?? p.output) + offset
-  Scalar._add(p.input + offset, residual + offset, into: sum, count: p.features)
-  return UnsafePointer(sum)
-}
-
-/// Where ``rowInput(_:row:)`` left the row to normalize, without forming it again.
-@inline(__always)
-func formedRowInput<Scalar: BLASScalar>(_ p: ForwardProblem<Scalar>, row: Int)
-  -> UnsafePointer<Scalar>
-{
-  let offset = row * p.features
-  guard p.residual != nil else { return p.input + offset }
-  return UnsafePointer((p.sum ?? p.output) + offset)
-}
-
-/// Normalizes one row of `problem`, given its first-pass reduction.
+/// Passes 2 and 3 over `rows` rows, given their first-pass reductions: the portable Swift
+/// version of the C kernel `lnk_finish_rows`.
 ///
 /// LayerNorm uses a shifted two-pass scheme so that a large offset does not cancel:
-/// 1. `m0 = sum(x) / n` (BLAS dot against ones, accumulated in Double), rounded to Scalar;
+/// 1. `m0 = sum(x) / n` (pass 1, BLAS, rounded to Scalar);
 /// 2. `c = sum(x - m0) / n` and `q = sum((x - m0)^2) / n` in Double, where `x - m0` is
 ///    exact for values close to `m0`; then `mean = m0 + c` and `var = q - c^2` (`c` is only
 ///    the rounding error of `m0`, so `c^2` is tiny);
 /// 3. `y = ((x - m0) - c) * rstd * weight + bias` in one vector pass (BLAS has no
 ///    elementwise product), the row's only write.
 @inline(__always)
-func finishRow<Scalar: BLASScalar>(
-  _ p: ForwardProblem<Scalar>, row: Int, firstSum: Double, streaming: Bool
+func finishRows<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
+  sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+  weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?,
+  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?
 ) {
-  let n = p.features
-  let x = formedRowInput(p, row: row)
-  let y = p.output + row * n
   let count = Double(n)
-  switch p.kind {
-  case .layer:
-    let m0 = Scalar(firstSum / count)
-    let moments = Scalar._shiftedMoments(x, shift: m0, count: n)
-    let c = moments.sum / count
-    let variance = max(moments.squares / count - c * c, 0)
-    let rstd = 1 / (variance + p.eps).squareRoot()
-    p.mean?[row] = Scalar(Double(m0) + c)
-    p.rstd?[row] = Scalar(rstd)
-    Scalar._normalize(
-      x, into: y, count: n, shift: m0, center: Scalar(c), rstd: Scalar(rstd),
-      weight: p.weight, bias: p.bias, streaming: streaming)
-  case .rms:
-    let rstd = 1 / (firstSum / count + p.eps).squareRoot()
-    p.rstd?[row] = Scalar(rstd)
-    Scalar._normalize(
-      x, into: y, count: n, shift: 0, center: 0, rstd: Scalar(rstd), weight: p.weight,
-      bias: nil, streaming: streaming)
+  for r in 0..<rows {
+    let xr = x + r * n
+    let yr = y + r * n
+    switch kind {
+    case .layer:
+      let m0 = Scalar(sums[r] / count)
+      let moments = shiftedMoments(xr, shift: m0, count: n)
+      let c = moments.sum / count
+      let variance = max(moments.squares / count - c * c, 0)
+      let s = 1 / (variance + eps).squareRoot()
+      mean?[r] = Scalar(Double(m0) + c)
+      rstd?[r] = Scalar(s)
+      normalize(
+        xr, into: yr, count: n, shift: m0, center: Scalar(c), rstd: Scalar(s), weight: weight,
+        bias: bias)
+    case .rms:
+      let s = 1 / (sums[r] / count + eps).squareRoot()
+      rstd?[r] = Scalar(s)
+      normalize(xr, into: yr, count: n, shift: 0, center: 0, rstd: Scalar(s), weight: weight, bias: nil)
+    }
+  }
+}
+
+/// The whole normalization of short rows, one row at a time: the portable Swift version of
+/// the C kernel `lnk_short_rows`.
+@inline(__always)
+func shortRows<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
+  kind: _NormalizationKind, eps: Double,
+  weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?,
+  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?
+) {
+  for r in 0..<rows {
+    let xr = x + r * n
+    var sum = 0.0
+    switch kind {
+    case .layer: for i in 0..<n { sum += Double(xr[i]) }
+    case .rms: for i in 0..<n { sum += Double(xr[i]) * Double(xr[i]) }
+    }
+    withUnsafePointer(to: sum) { sums in
+      finishRows(
+        xr, into: y + r * n, rows: 1, count: n, sums: sums, kind: kind, eps: eps, weight: weight,
+        bias: bias, mean: mean.map { $0 + r }, rstd: rstd.map { $0 + r })
+    }
   }
 }

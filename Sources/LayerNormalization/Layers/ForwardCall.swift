@@ -2,7 +2,7 @@
 
 /// The parameters of a layer as one forward call sees them.
 struct ForwardCall<Scalar: BLASScalar> {
-  var kind: NormalizationKind
+  var kind: _NormalizationKind
   var normalizedShape: [Int]
   var eps: Double
   var weight: [Scalar]?

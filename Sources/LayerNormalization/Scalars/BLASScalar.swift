@@ -73,6 +73,22 @@ where Self.RawSignificand: FixedWidthInteger {
     center: Self, rstd: Self, weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     streaming: Bool)
 
+  /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
+  /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of ``finishRow``.
+  static func _finishRows(
+    _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
+    sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+    weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
+    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool)
+
+  /// The whole normalization of `rows` short rows (`count` below ``shortRowLength``),
+  /// several rows at a time.
+  static func _shortRows(
+    _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
+    kind: _NormalizationKind, eps: Double,
+    weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
+    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool)
+
   /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`.
   static func _add(
     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>,

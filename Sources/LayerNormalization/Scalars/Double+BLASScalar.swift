@@ -70,4 +70,36 @@ extension Double: BLASScalar {
     guard hasVectorKernels else { return add(a, b, into: y, count: count) }
     lnk_add_f64(a, b, y, count)
   }
+
+  @inline(__always)
+  public static func _finishRows(
+    _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
+    sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+    weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
+    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      return finishRows(
+        x, into: y, rows: rows, count: count, sums: sums, kind: kind, eps: eps,
+        weight: weight, bias: bias, mean: mean, rstd: rstd)
+    }
+    lnk_finish_rows_f64(
+      x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
+      streaming ? 1 : 0)
+  }
+
+  @inline(__always)
+  public static func _shortRows(
+    _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
+    kind: _NormalizationKind, eps: Double,
+    weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
+    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      return shortRows(
+        x, into: y, rows: rows, count: count, kind: kind, eps: eps, weight: weight, bias: bias,
+        mean: mean, rstd: rstd)
+    }
+    lnk_short_rows_f64(x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd, streaming ? 1 : 0)
+  }
 }

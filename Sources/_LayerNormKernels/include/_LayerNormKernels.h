@@ -30,6 +30,28 @@ void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, do
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n);
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n);
 
+/// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
+/// centered (LayerNorm): sums[r] = sum(x_r); m0 = (T)(sums[r] / n), moments of x - m0,
+/// mean = m0 + c, var = q - c^2, rstd = 1 / sqrt(var + eps),
+/// y = ((x - m0) - c) * rstd * w + b.  Not centered (RMSNorm): sums[r] = sum(x_r^2),
+/// rstd = 1 / sqrt(sums[r] / n + eps), y = x * rstd * w. mean and rstd may be NULL.
+/// Rows are `n` apart in x and y.
+void lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
+                         const double *sums, double eps, int centered, const float *w,
+                         const float *b, float *mean, float *rstd, int streaming);
+void lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
+                         const double *sums, double eps, int centered, const double *w,
+                         const double *b, double *mean, double *rstd, int streaming);
+
+/// Whole layer norm (centered) or RMSNorm of `rows` short rows (n < 32), several rows per
+/// vector, with the statistics in T (a short row loses nothing to it).
+void lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                        int centered, const float *w, const float *b, float *mean,
+                        float *rstd, int streaming);
+void lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                        int centered, const double *w, const double *b, double *mean,
+                        double *rstd, int streaming);
+
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
 
