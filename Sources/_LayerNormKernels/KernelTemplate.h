@@ -144,30 +144,35 @@ void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
 static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, double eps,
                                                  int centered, const T *w, const T *b,
                                                  T *mean, T *rstd, int streaming) {
-  const ptrdiff_t vectors = (n + LANES - 1) / LANES;
-  const ptrdiff_t tail_count = n - (vectors - 1) * LANES;  // 1...LANES in the last vector
-  const VIMASK tail = VTAILMASK(tail_count);
+  // A row is `full` whole vectors and, when n % LANES != 0, one masked vector. Masked
+  // loads and stores are slow (microcoded stores on AMD), so whole vectors avoid them.
+  const ptrdiff_t full = n / LANES;
+  const ptrdiff_t rest = n % LANES;
+  const VIMASK tail = VTAILMASK(rest);
   const VEC zero = VZERO();
   VEC partial[LANES];
   for (int j = 0; j < LANES; j++) {
     const T *xr = x + j * n;
-    VEC acc = VMASKLOAD(xr + (vectors - 1) * LANES, tail);
-    for (ptrdiff_t k = 0; k + 1 < vectors; k++) acc = VADD(acc, VLOAD(xr + k * LANES));
+    VEC acc = rest ? VMASKLOAD(xr + full * LANES, tail) : zero;
+    for (ptrdiff_t k = 0; k < full; k++) acc = VADD(acc, VLOAD(xr + k * LANES));
     partial[j] = acc;
   }
   const VEC count = VSET1((T)n);
   T shift[LANES], center[LANES], scale[LANES];
+  VEC partial_squares[LANES];
   if (centered) {
     const VEC m0 = VDIV(VHSUM_ROWS(partial), count);
     VSTORE(shift, m0);
-    VEC partial_squares[LANES];
     for (int j = 0; j < LANES; j++) {
       const T *xr = x + j * n;
       const VEC s = VSET1(shift[j]);
-      VEC d = VMASKSUB(VMASKLOAD(xr + (vectors - 1) * LANES, tail), s, tail);
-      VEC c = d, q = VMUL(d, d);
-      for (ptrdiff_t k = 0; k + 1 < vectors; k++) {
-        d = VSUB(VLOAD(xr + k * LANES), s);
+      VEC c = zero, q = zero;
+      if (rest) {
+        c = VMASKSUB(VMASKLOAD(xr + full * LANES, tail), s, tail);
+        q = VMUL(c, c);
+      }
+      for (ptrdiff_t k = 0; k < full; k++) {
+        const VEC d = VSUB(VLOAD(xr + k * LANES), s);
         c = VADD(c, d);
         q = VFMA(d, d, q);
       }
@@ -183,38 +188,46 @@ static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, 
     if (mean) VSTORE(mean, VADD(m0, c));
     if (rstd) VSTORE(rstd, s);
   } else {
-    VEC partial_squares[LANES];
     for (int j = 0; j < LANES; j++) {
       const T *xr = x + j * n;
-      VEC v = VMASKLOAD(xr + (vectors - 1) * LANES, tail);
-      VEC q = VMUL(v, v);
-      for (ptrdiff_t k = 0; k + 1 < vectors; k++) {
-        v = VLOAD(xr + k * LANES);
+      VEC q = zero;
+      if (rest) {
+        const VEC v = VMASKLOAD(xr + full * LANES, tail);
+        q = VMUL(v, v);
+      }
+      for (ptrdiff_t k = 0; k < full; k++) {
+        const VEC v = VLOAD(xr + k * LANES);
         q = VFMA(v, v, q);
       }
       partial_squares[j] = q;
     }
-    const VEC s = VDIV(VSET1(1), VSQRT(VADD(VDIV(VHSUM_ROWS(partial_squares), count), VSET1((T)eps))));
+    const VEC s =
+        VDIV(VSET1(1), VSQRT(VADD(VDIV(VHSUM_ROWS(partial_squares), count), VSET1((T)eps))));
     VSTORE(shift, zero);
     VSTORE(center, zero);
     VSTORE(scale, s);
     if (rstd) VSTORE(rstd, s);
   }
   const T *bias = centered ? b : NULL;
-  const int stream_rows = streaming && tail_count == LANES;
+  const int stream_rows = streaming && rest == 0;
   for (int j = 0; j < LANES; j++) {
     const T *xr = x + j * n;
     T *yr = y + j * n;
     const VEC sh = VSET1(shift[j]), ce = VSET1(center[j]), sc = VSET1(scale[j]);
-    for (ptrdiff_t k = 0; k < vectors; k++) {
-      const int last = k + 1 == vectors;
+    for (ptrdiff_t k = 0; k < full; k++) {
       const ptrdiff_t i = k * LANES;
-      VEC v = VMUL(VSUB(VSUB(last ? VMASKLOAD(xr + i, tail) : VLOAD(xr + i), sh), ce), sc);
-      if (w) v = VMUL(v, last ? VMASKLOAD(w + i, tail) : VLOAD(w + i));
-      if (bias) v = VADD(v, last ? VMASKLOAD(bias + i, tail) : VLOAD(bias + i));
+      VEC v = VMUL(VSUB(VSUB(VLOAD(xr + i), sh), ce), sc);
+      if (w) v = VMUL(v, VLOAD(w + i));
+      if (bias) v = VADD(v, VLOAD(bias + i));
       if (stream_rows) VSTREAM(yr + i, v);
-      else if (last) VMASKSTORE(yr + i, tail, v);
       else VSTORE(yr + i, v);
+    }
+    if (rest) {
+      const ptrdiff_t i = full * LANES;
+      VEC v = VMUL(VSUB(VSUB(VMASKLOAD(xr + i, tail), sh), ce), sc);
+      if (w) v = VMUL(v, VMASKLOAD(w + i, tail));
+      if (bias) v = VADD(v, VMASKLOAD(bias + i, tail));
+      VMASKSTORE(yr + i, tail, v);
     }
   }
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs the package benchmark and its peers (PyTorch, ONNX Runtime, NumPy's copy as the
+# memory-bandwidth yardstick) in one go and prints the comparison table.
+#
+#   Scripts/compare-peers.sh [--threads 1,2] [--dtype float32] [--ops forward,rms_forward]
+#
+# The peers come from ../shared/bench (override with SHARED_BENCH=DIR). The first run
+# creates a virtualenv at /tmp/peers (override with PEERS_VENV=DIR) with numpy, torch, onnx
+# and onnxruntime: several GB of wheels, a few minutes. Records land in $OUT (default a new
+# temporary folder) as ours.jsonl and peers.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+THREADS=1 DTYPES=float32 OPS=forward
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) THREADS=$2; shift 2 ;;
+    --dtype) DTYPES=$2; shift 2 ;;
+    --ops) OPS=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+BENCH=${SHARED_BENCH:-../shared/bench}
+VENV=${PEERS_VENV:-/tmp/peers}
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+[ -f "$BENCH/peers.py" ] || { echo "no peers.py in $BENCH (set SHARED_BENCH)" >&2; exit 1; }
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, onnxruntime" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q numpy torch onnx onnxruntime
+fi
+
+Scripts/benchmark.sh --json --threads "$THREADS" --dtype "$DTYPES" --ops "$OPS" > "$OUT/ours.jsonl"
+# glibc would map a fresh region for every output of 32 MiB or more (see shared/bench).
+export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736
+: > "$OUT/peers.jsonl"
+for dtype in ${DTYPES//,/ }; do
+  for t in ${THREADS//,/ }; do
+    "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$OPS" >> "$OUT/peers.jsonl"
+  done
+  "$VENV/bin/python" "$BENCH/peers.py" --fw ort --threads 1 --dtype "$dtype" --ops "$OPS" >> "$OUT/peers.jsonl"
+  "$VENV/bin/python" "$BENCH/peers.py" --fw numpy --dtype "$dtype" --ops copy >> "$OUT/peers.jsonl"
+done
+echo "records: $OUT" >&2
+python3 "$BENCH/compare.py" "$OUT/ours.jsonl" "$OUT/peers.jsonl"
