@@ -106,6 +106,71 @@ def residual_block_case(case, x, placement, kind="layer_norm", eps=1e-5):
                          normalized_shape=[d], eps=eps, weight=True, bias=kind == "layer_norm"))
 
 
+def grad_case(case, op, x, normalized, weight=True, bias=True, eps=1e-5, residual=None):
+    """Autograd gradients: dx, dweight, dbias for a random output gradient dy."""
+    w = rand(normalized, 0.5, 1.0) if weight else None
+    b = rand(normalized, 0.5) if (bias and op == "layer_norm") else None
+    xt = t(x).requires_grad_(True)
+    wt = t(w).requires_grad_(True) if w is not None else None
+    bt = t(b).requires_grad_(True) if b is not None else None
+    rt = t(residual).requires_grad_(True) if residual is not None else None
+    h = xt + rt if rt is not None else xt
+    if op == "layer_norm":
+        y = F.layer_norm(h, list(normalized), wt, bt, eps)
+    else:
+        y = F.rms_norm(h, list(normalized), wt, eps)
+    dy = rand(x.shape)
+    outputs = [y]
+    grads_out = [t(dy)]
+    dsum = None
+    if rt is not None:
+        dsum = rand(x.shape, 0.5)
+        outputs.append(h)
+        grads_out.append(t(dsum))
+    torch.autograd.backward(outputs, grads_out)
+    arrays = dict(x=x, weight=w, bias=b, dy=dy, dx=xt.grad,
+                  dweight=None if wt is None else wt.grad, dbias=None if bt is None else bt.grad)
+    if rt is not None:
+        arrays.update(residual=residual, dsum=dsum, dresidual=rt.grad, sum=h)
+    save(case, **arrays)
+    manifest.append(dict(case=case, op=f"{'add_' if residual is not None else ''}{op}_backward",
+                         shape=list(x.shape), normalized_shape=list(normalized), eps=eps,
+                         weight=weight, bias=b is not None))
+
+
+def block_grad_case(case, x, placement, kind="layer_norm", eps=1e-5):
+    """Gradients of a pre-norm or post-norm block with a linear sublayer."""
+    d = x.shape[-1]
+    w = rand((d,), 0.5, 1.0)
+    b = rand((d,), 0.5) if kind == "layer_norm" else None
+    lin_w = rand((d, d), 1.0 / np.sqrt(d))
+    lin_b = rand((d,), 0.1)
+    xt = t(x).requires_grad_(True)
+    wt = t(w).requires_grad_(True)
+    bt = t(b).requires_grad_(True) if b is not None else None
+
+    def norm(h):
+        if kind == "layer_norm":
+            return F.layer_norm(h, [d], wt, bt, eps)
+        return F.rms_norm(h, [d], wt, eps)
+
+    def sublayer(h):
+        return h @ t(lin_w).T + t(lin_b)
+
+    s = None
+    if placement == "pre":
+        y = xt + sublayer(norm(xt))
+    else:
+        s = xt + sublayer(xt)
+        y = norm(s)
+    dy = rand(x.shape)
+    y.backward(t(dy))
+    save(case, x=x, weight=w, bias=b, linear_weight=lin_w, linear_bias=lin_b, dy=dy,
+         dx=xt.grad, dweight=wt.grad, dbias=None if bt is None else bt.grad, sum=s)
+    manifest.append(dict(case=case, op=f"{placement}_norm_{kind}_backward", shape=list(x.shape),
+                         normalized_shape=[d], eps=eps, weight=True, bias=kind == "layer_norm"))
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.npy"):
@@ -155,6 +220,27 @@ def main():
     residual_block_case("post_norm_ln", rand((2, 4, 24)), "post")
     residual_block_case("pre_norm_rms", rand((3, 16)), "pre", kind="rms_norm")
     residual_block_case("post_norm_rms", rand((3, 16)), "post", kind="rms_norm")
+
+    # Backward (autograd, float64).
+    grad_case("ln_bwd_2d", "layer_norm", rand((7, 33), 2.0, 0.5), [33])
+    grad_case("ln_bwd_3d", "layer_norm", rand((2, 5, 64)), [64])
+    grad_case("ln_bwd_rank4_two_dims", "layer_norm", rand((2, 3, 4, 5)), [4, 5])
+    grad_case("ln_bwd_no_affine", "layer_norm", rand((6, 20)), [20], weight=False, bias=False)
+    grad_case("ln_bwd_weight_only", "layer_norm", rand((6, 20)), [20], bias=False)
+    grad_case("ln_bwd_d1", "layer_norm", rand((5, 1)), [1])
+    grad_case("ln_bwd_constant_rows", "layer_norm", f32(const), [12])
+    grad_case("ln_bwd_offset_rows", "layer_norm", f32(offsets), [64])
+    grad_case("ln_bwd_long_row", "layer_norm", rand((2, 5000), 1.0, 3.0), [5000])
+    grad_case("ln_bwd_short_rows", "layer_norm", rand((37, 8)), [8])
+    grad_case("rms_bwd_2d", "rms_norm", rand((4, 32)), [32])
+    grad_case("rms_bwd_no_weight", "rms_norm", rand((2, 3, 16)), [16], weight=False)
+    grad_case("rms_bwd_two_dims", "rms_norm", rand((3, 4, 6)), [4, 6])
+    grad_case("add_ln_bwd", "layer_norm", rand((2, 3, 48)), [48], residual=rand((2, 3, 48)))
+    grad_case("add_rms_bwd", "rms_norm", rand((5, 40)), [40], residual=rand((5, 40)))
+    block_grad_case("pre_norm_ln_bwd", rand((2, 4, 24)), "pre")
+    block_grad_case("post_norm_ln_bwd", rand((2, 4, 24)), "post")
+    block_grad_case("pre_norm_rms_bwd", rand((3, 16)), "pre", kind="rms_norm")
+    block_grad_case("post_norm_rms_bwd", rand((3, 16)), "post", kind="rms_norm")
 
     (OUT / "manifest.json").write_text(json.dumps(
         dict(generator=f"torch {torch.__version__}, float64", cases=manifest), indent=1) + "\n")

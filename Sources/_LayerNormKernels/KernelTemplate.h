@@ -261,6 +261,60 @@ void LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, dou
   }
 }
 
+static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, T *dx,
+                                                       ptrdiff_t n, T shift, T center, T rstd,
+                                                       int centered, const T *w, T *dw,
+                                                       T *db) {
+  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
+  double a = 0, bsum = 0;
+  for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
+    const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
+    VEC a0 = VZERO(), b0 = VZERO();
+    ptrdiff_t i = start;
+    for (; i + LANES <= end; i += LANES) {
+      const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
+      const VEC d = VLOAD(dy + i);
+      const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
+      a0 = VADD(a0, g);
+      b0 = VFMA(g, xh, b0);
+      if (dw) VSTORE(dw + i, VFMA(d, xh, VLOAD(dw + i)));
+      if (db) VSTORE(db + i, VADD(VLOAD(db + i), d));
+    }
+    T ta = 0, tb = 0;
+    for (; i < end; i++) {
+      const T xh = ((x[i] - shift) - center) * rstd;
+      const T g = w ? dy[i] * w[i] : dy[i];
+      ta += g;
+      tb += g * xh;
+      if (dw) dw[i] += dy[i] * xh;
+      if (db) db[i] += dy[i];
+    }
+    a += LNK_NAME(lnk_hsum)(a0) + (double)ta;
+    bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;
+  }
+  if (!dx) return;
+  const T ca = centered ? (T)(a / (double)n) : 0;
+  const T cb = (T)(bsum / (double)n);
+  const VEC va = VSET1(ca), vb = VSET1(cb);
+  ptrdiff_t i = 0;
+  for (; i + LANES <= n; i += LANES) {
+    const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
+    const VEC d = VLOAD(dy + i);
+    const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
+    VSTORE(dx + i, VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb))));
+  }
+  for (; i < n; i++) {
+    const T xh = ((x[i] - shift) - center) * rstd;
+    const T g = w ? dy[i] * w[i] : dy[i];
+    dx[i] = rstd * ((g - ca) - xh * cb);
+  }
+}
+
+void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T shift,
+                                T center, T rstd, int centered, const T *w, T *dw, T *db) {
+  LNK_NAME(lnk_backward_row_avx2)(dy, x, dx, n, shift, center, rstd, centered, w, dw, db);
+}
+
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_FLUSH

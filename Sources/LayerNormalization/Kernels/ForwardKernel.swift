@@ -126,16 +126,12 @@ func finishRows<Scalar: BLASScalar>(
     let yr = y + r * n
     switch kind {
     case .layer:
-      let m0 = Scalar(sums[r] / count)
-      let moments = shiftedMoments(xr, shift: m0, count: n)
-      let c = moments.sum / count
-      let variance = max(moments.squares / count - c * c, 0)
-      let s = 1 / (variance + eps).squareRoot()
-      mean?[r] = Scalar(Double(m0) + c)
-      rstd?[r] = Scalar(s)
+      let statistics = layerStatistics(xr, count: n, shift: Scalar(sums[r] / count), eps: eps)
+      mean?[r] = Scalar(Double(statistics.shift) + Double(statistics.center))
+      rstd?[r] = Scalar(statistics.rstd)
       normalize(
-        xr, into: yr, count: n, shift: m0, center: Scalar(c), rstd: Scalar(s), weight: weight,
-        bias: bias)
+        xr, into: yr, count: n, shift: statistics.shift, center: statistics.center,
+        rstd: Scalar(statistics.rstd), weight: weight, bias: bias)
     case .rms:
       let s = 1 / (sums[r] / count + eps).squareRoot()
       rstd?[r] = Scalar(s)

@@ -123,3 +123,39 @@ func add<Scalar: BLASScalar>(
   }
   for i in vectorEnd..<n { y[i] = a[i] + b[i] }
 }
+
+/// One row of the backward pass (see ``BLASScalar/_backwardRow(outputGradient:input:inputGradient:count:shift:center:rstd:kind:weight:weightPartial:biasPartial:)``),
+/// in portable Swift: the sums in `Scalar` lanes flushed to `Double` every
+/// ``laneFlushLength`` elements, as the C kernel does.
+@inline(__always)
+func backwardRow<Scalar: BLASScalar>(
+  outputGradient dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>,
+  inputGradient dx: UnsafeMutablePointer<Scalar>?, count n: Int, shift: Scalar, center: Scalar,
+  rstd: Scalar, kind: _NormalizationKind, weight: UnsafePointer<Scalar>?,
+  weightPartial dw: UnsafeMutablePointer<Scalar>?, biasPartial db: UnsafeMutablePointer<Scalar>?
+) {
+  @inline(__always) func xhat(_ i: Int) -> Scalar { ((x[i] - shift) - center) * rstd }
+  @inline(__always) func g(_ i: Int) -> Scalar { weight.map { dy[i] * $0[i] } ?? dy[i] }
+  var a = 0.0
+  var b = 0.0
+  var start = 0
+  while start < n {
+    let end = min(n, start + laneFlushLength)
+    var la: Scalar = 0
+    var lb: Scalar = 0
+    for i in start..<end {
+      let xh = xhat(i)
+      la += g(i)
+      lb += g(i) * xh
+      dw?[i] += dy[i] * xh
+      db?[i] += dy[i]
+    }
+    a += Double(la)
+    b += Double(lb)
+    start = end
+  }
+  guard let dx else { return }
+  let ca = kind == .layer ? Scalar(a / Double(n)) : 0
+  let cb = Scalar(b / Double(n))
+  for i in 0..<n { dx[i] = rstd * ((g(i) - ca) - xhat(i) * cb) }
+}

@@ -33,14 +33,14 @@ struct ForwardCall<Scalar: BLASScalar> {
     try layout.checkStatistics(rstd?.count, buffer: "rstd")
     guard layout.rows > 0 else { return }
 
-    weight.withOptionalBufferPointer { w in
-      bias.withOptionalBufferPointer { b in
+    weight.withOptionalPointer { w in
+      bias.withOptionalPointer { b in
         ones.withUnsafeBufferPointer { ones in
           let problem = ForwardProblem(
             kind: kind, rows: layout.rows, features: layout.features, eps: eps,
             input: input.baseAddress!, residual: residual?.baseAddress,
             sum: sum?.baseAddress, output: output.baseAddress!,
-            weight: w?.baseAddress, bias: b?.baseAddress, ones: ones.baseAddress!,
+            weight: w, bias: b, ones: ones.baseAddress!,
             mean: mean?.baseAddress, rstd: rstd?.baseAddress)
           runForward(problem, maximumThreads: max(1, maximumThreadCount))
         }
@@ -58,13 +58,12 @@ struct ForwardCall<Scalar: BLASScalar> {
 }
 
 extension Optional {
-  /// Calls `body` with the wrapped array's buffer, or with `nil`.
-  func withOptionalBufferPointer<Element, Result>(
-    _ body: (UnsafeBufferPointer<Element>?) throws -> Result
-  ) rethrows -> Result where Wrapped == [Element] {
+  /// Calls `body` with the wrapped array's base address, or with `nil`.
+  func withOptionalPointer<Element, Result>(_ body: (UnsafePointer<Element>?) -> Result) -> Result
+  where Wrapped == [Element] {
     switch self {
-    case .some(let array): return try array.withUnsafeBufferPointer { try body($0) }
-    case .none: return try body(nil)
+    case .some(let array): return array.withUnsafeBufferPointer { body($0.baseAddress) }
+    case .none: return body(nil)
     }
   }
 }

@@ -153,4 +153,65 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
       ShapedArray(validatedShape: statisticsShape, scalars: rstd)
     )
   }
+
+  var backwardCall: BackwardCall<Scalar> {
+    BackwardCall(
+      kind: .layer, normalizedShape: normalizedShape, eps: eps, weight: weight,
+      hasBias: bias != nil, ones: ones, maximumThreadCount: maximumThreadCount)
+  }
+
+  /// The gradients of the layer norm (see ``Normalization/backward(_:input:request:)``),
+  /// recomputing each row's statistics.
+  public func backward(
+    _ outputGradient: ShapedArray<Scalar>, input: ShapedArray<Scalar>, request: GradientRequest
+  ) throws(LayerNormError) -> NormalizationGradients<Scalar> {
+    try backwardCall.gradients(outputGradient, input: input, mean: nil, rstd: nil, request: request)
+  }
+
+  /// The gradients of the layer norm from the forward's saved statistics (PyTorch's
+  /// `native_layer_norm_backward`):
+  ///
+  ///     xhat = (x - mean) * rstd,  g = dy * weight
+  ///     dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+  ///     dweight = sum over rows of dy * xhat,  dbias = sum over rows of dy
+  ///
+  /// - Parameters:
+  ///   - outputGradient: `d loss / d y`, of `input.shape`.
+  ///   - input: the forward's input.
+  ///   - mean: the forward's `mean`, one per row.
+  ///   - rstd: the forward's `rstd`, one per row.
+  ///   - request: which gradients to compute (default all the layer has).
+  /// - Throws: ``LayerNormError``.
+  public func backward(
+    _ outputGradient: ShapedArray<Scalar>, input: ShapedArray<Scalar>, mean: ShapedArray<Scalar>,
+    rstd: ShapedArray<Scalar>, request: GradientRequest = .all
+  ) throws(LayerNormError) -> NormalizationGradients<Scalar> {
+    try backwardCall.gradients(outputGradient, input: input, mean: mean, rstd: rstd, request: request)
+  }
+
+  /// The gradients of the layer norm into caller-owned buffers; each is computed only when
+  /// its buffer is given.
+  ///
+  /// - Parameters:
+  ///   - outputGradient: `d loss / d y`, `shape.reduce(1, *)` elements.
+  ///   - input: the forward's input, as many elements.
+  ///   - shape: the input's shape, ending with ``normalizedShape``.
+  ///   - mean: the forward's per-row means, or `nil` (with `rstd` `nil`) to recompute them.
+  ///   - rstd: the forward's per-row rstd, or `nil`.
+  ///   - inputGradient: receives `d loss / d x` (may alias `outputGradient` or `input`), or `nil`.
+  ///   - weightGradient: receives `featureCount` sums, or `nil`; needs a weight.
+  ///   - biasGradient: receives `featureCount` sums, or `nil`; needs a bias.
+  /// - Throws: ``LayerNormError``, including ``LayerNormError/missingParameter(_:)`` and
+  ///   ``LayerNormError/incompleteStatistics``; nothing is written then.
+  public func backward(
+    outputGradient: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>,
+    shape: [Int], mean: UnsafeBufferPointer<Scalar>?, rstd: UnsafeBufferPointer<Scalar>?,
+    inputGradient: UnsafeMutableBufferPointer<Scalar>?,
+    weightGradient: UnsafeMutableBufferPointer<Scalar>?,
+    biasGradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LayerNormError) {
+    try backwardCall.run(
+      outputGradient: outputGradient, input: input, shape: shape, mean: mean, rstd: rstd,
+      inputGradient: inputGradient, weightGradient: weightGradient, biasGradient: biasGradient)
+  }
 }

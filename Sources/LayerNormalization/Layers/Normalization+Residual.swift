@@ -20,12 +20,7 @@ extension Normalization {
       throw LayerNormError.sublayerShapeMismatch(inputShape: x.shape, sublayerShape: update.shape)
     }
     var result = x
-    result.scalars.withUnsafeMutableBufferPointer { out in
-      update.scalars.withUnsafeBufferPointer { u in
-        guard let o = out.baseAddress, let f = u.baseAddress else { return }
-        Scalar._blasAxpy(1, f, o, count: out.count)
-      }
-    }
+    result.addInPlace(update)
     return result
   }
 

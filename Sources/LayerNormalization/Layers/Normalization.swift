@@ -11,7 +11,7 @@
 ///
 /// Each row (the trailing dimensions) is normalized with its own statistics only: the
 /// result is the same in training and inference, for a batch of one or of many.
-public protocol Normalization: Sendable {
+public protocol Normalization<Scalar>: Sendable {
   /// The element type, `Float` or `Double`.
   associatedtype Scalar: BLASScalar
 
@@ -46,6 +46,20 @@ public protocol Normalization: Sendable {
     _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
     sum: UnsafeMutableBufferPointer<Scalar>, output: UnsafeMutableBufferPointer<Scalar>
   ) throws(LayerNormError)
+
+  /// The gradients of `norm(input)` given `outputGradient = d loss / d output`, with each
+  /// row's statistics computed again exactly as the forward computed them.
+  ///
+  /// - Parameters:
+  ///   - outputGradient: of `input.shape`.
+  ///   - input: the forward's input.
+  ///   - request: which gradients to compute; those the layer has no parameter for are `nil`.
+  /// - Returns: the requested gradients; weight and bias gradients are summed over all
+  ///   rows in a fixed order, bitwise the same for any thread count.
+  /// - Throws: ``LayerNormError``.
+  func backward(
+    _ outputGradient: ShapedArray<Scalar>, input: ShapedArray<Scalar>, request: GradientRequest
+  ) throws(LayerNormError) -> NormalizationGradients<Scalar>
 }
 
 // MARK: - Allocating API

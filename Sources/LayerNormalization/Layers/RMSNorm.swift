@@ -120,4 +120,58 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
       ShapedArray(validatedShape: Array(input.shape.dropLast(normalizedShape.count)), scalars: rstd)
     )
   }
+
+  var backwardCall: BackwardCall<Scalar> {
+    BackwardCall(
+      kind: .rms, normalizedShape: normalizedShape, eps: eps, weight: weight, hasBias: false,
+      ones: ones, maximumThreadCount: maximumThreadCount)
+  }
+
+  /// The gradients of the RMSNorm (see ``Normalization/backward(_:input:request:)``),
+  /// recomputing each row's `rstd`.
+  public func backward(
+    _ outputGradient: ShapedArray<Scalar>, input: ShapedArray<Scalar>, request: GradientRequest
+  ) throws(LayerNormError) -> NormalizationGradients<Scalar> {
+    try backwardCall.gradients(outputGradient, input: input, mean: nil, rstd: nil, request: request)
+  }
+
+  /// The gradients of the RMSNorm from the forward's saved `rstd`:
+  ///
+  ///     xhat = x * rstd,  g = dy * weight
+  ///     dx = rstd * (g - xhat * mean(g * xhat)),  dweight = sum over rows of dy * xhat
+  ///
+  /// - Parameters:
+  ///   - outputGradient: `d loss / d y`, of `input.shape`.
+  ///   - input: the forward's input.
+  ///   - rstd: the forward's `rstd`, one per row.
+  ///   - request: which gradients to compute (default all the layer has).
+  /// - Throws: ``LayerNormError``.
+  public func backward(
+    _ outputGradient: ShapedArray<Scalar>, input: ShapedArray<Scalar>, rstd: ShapedArray<Scalar>,
+    request: GradientRequest = .all
+  ) throws(LayerNormError) -> NormalizationGradients<Scalar> {
+    try backwardCall.gradients(outputGradient, input: input, mean: nil, rstd: rstd, request: request)
+  }
+
+  /// The gradients of the RMSNorm into caller-owned buffers; each is computed only when its
+  /// buffer is given.
+  ///
+  /// - Parameters:
+  ///   - outputGradient: `d loss / d y`, `shape.reduce(1, *)` elements.
+  ///   - input: the forward's input.
+  ///   - shape: ends with ``normalizedShape``.
+  ///   - rstd: the forward's per-row rstd, or `nil` to recompute it.
+  ///   - inputGradient: receives `d loss / d x`, or `nil`.
+  ///   - weightGradient: receives `featureCount` sums, or `nil`; needs a weight.
+  /// - Throws: ``LayerNormError``; nothing is written then.
+  public func backward(
+    outputGradient: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>,
+    shape: [Int], rstd: UnsafeBufferPointer<Scalar>?,
+    inputGradient: UnsafeMutableBufferPointer<Scalar>?,
+    weightGradient: UnsafeMutableBufferPointer<Scalar>?
+  ) throws(LayerNormError) {
+    try backwardCall.run(
+      outputGradient: outputGradient, input: input, shape: shape, mean: nil, rstd: rstd,
+      inputGradient: inputGradient, weightGradient: weightGradient, biasGradient: nil)
+  }
 }

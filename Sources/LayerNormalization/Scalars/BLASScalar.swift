@@ -89,6 +89,16 @@ where Self.RawSignificand: FixedWidthInteger {
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool)
 
+  /// The backward pass over one row: with `xhat = ((x - shift) - center) * rstd` and
+  /// `g = dy * weight`, accumulates `weightPartial += dy * xhat` and `biasPartial += dy`
+  /// where given, and writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))`
+  /// (LayerNorm; RMSNorm drops `mean(g)`) where given. `dx` may alias `dy` or `x`.
+  static func _backwardRow(
+    outputGradient dy: UnsafePointer<Self>, input x: UnsafePointer<Self>,
+    inputGradient dx: UnsafeMutablePointer<Self>?, count: Int, shift: Self, center: Self,
+    rstd: Self, kind: _NormalizationKind, weight: UnsafePointer<Self>?,
+    weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?)
+
   /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`.
   static func _add(
     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>,

@@ -102,4 +102,22 @@ extension Double: BLASScalar {
     }
     lnk_short_rows_f64(x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd, streaming ? 1 : 0)
   }
+
+  @inline(__always)
+  public static func _backwardRow(
+    outputGradient dy: UnsafePointer<Double>, input x: UnsafePointer<Double>,
+    inputGradient dx: UnsafeMutablePointer<Double>?, count: Int, shift: Double, center: Double,
+    rstd: Double, kind: _NormalizationKind, weight: UnsafePointer<Double>?,
+    weightPartial: UnsafeMutablePointer<Double>?, biasPartial: UnsafeMutablePointer<Double>?
+  ) {
+    guard hasVectorKernels else {
+      return backwardRow(
+        outputGradient: dy, input: x, inputGradient: dx, count: count, shift: shift,
+        center: center, rstd: rstd, kind: kind, weight: weight, weightPartial: weightPartial,
+        biasPartial: biasPartial)
+    }
+    lnk_backward_row_f64(
+      dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
+      biasPartial)
+  }
 }

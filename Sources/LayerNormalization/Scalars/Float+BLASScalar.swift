@@ -106,4 +106,22 @@ extension Float: BLASScalar {
     }
     lnk_short_rows_f32(x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd, streaming ? 1 : 0)
   }
+
+  @inline(__always)
+  public static func _backwardRow(
+    outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    inputGradient dx: UnsafeMutablePointer<Float>?, count: Int, shift: Float, center: Float,
+    rstd: Float, kind: _NormalizationKind, weight: UnsafePointer<Float>?,
+    weightPartial: UnsafeMutablePointer<Float>?, biasPartial: UnsafeMutablePointer<Float>?
+  ) {
+    guard hasVectorKernels else {
+      return backwardRow(
+        outputGradient: dy, input: x, inputGradient: dx, count: count, shift: shift,
+        center: center, rstd: rstd, kind: kind, weight: weight, weightPartial: weightPartial,
+        biasPartial: biasPartial)
+    }
+    lnk_backward_row_f32(
+      dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
+      biasPartial)
+  }
 }

@@ -27,6 +27,10 @@ public enum LayerNormError: Error, Equatable, Sendable, CustomStringConvertible 
   case bufferSizeMismatch(buffer: String, count: Int, expected: Int, inputShape: [Int])
   /// eps is NaN, infinite or negative.
   case invalidEpsilon(Double)
+  /// A gradient was asked for a parameter the layer does not have (`"weight"`, `"bias"`).
+  case missingParameter(String)
+  /// LayerNorm's saved `mean` and `rstd` must be passed together, or neither.
+  case incompleteStatistics
 
   /// A sentence that names what was wrong and the shapes involved.
   public var description: String {
@@ -54,6 +58,10 @@ public enum LayerNormError: Error, Equatable, Sendable, CustomStringConvertible 
         + "for input shape \(input)"
     case .invalidEpsilon(let eps):
       return "eps must be finite and non-negative, got \(eps)"
+    case .missingParameter(let name):
+      return "a \(name) gradient was requested, but the layer has no \(name)"
+    case .incompleteStatistics:
+      return "pass both the saved mean and rstd, or neither to recompute them"
     }
   }
 }

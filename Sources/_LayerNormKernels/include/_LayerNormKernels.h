@@ -52,6 +52,18 @@ void lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
                         int centered, const double *w, const double *b, double *mean,
                         double *rstd, int streaming);
 
+/// Backward of one row. xhat = ((x - shift) - center) * rstd, g = dy * w (dy when w is
+/// NULL). Pass 1: a = sum(g), b = sum(g * xhat) in Double; dw[i] += dy[i] * xhat[i] and
+/// db[i] += dy[i] where those are not NULL. Pass 2, when dx is not NULL:
+/// dx = rstd * ((g - a / n) - xhat * b / n) (centered, LayerNorm) or
+/// dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x.
+void lnk_backward_row_f32(const float *dy, const float *x, float *dx, ptrdiff_t n, float shift,
+                          float center, float rstd, int centered, const float *w, float *dw,
+                          float *db);
+void lnk_backward_row_f64(const double *dy, const double *x, double *dx, ptrdiff_t n,
+                          double shift, double center, double rstd, int centered,
+                          const double *w, double *dw, double *db);
+
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
 

@@ -1,0 +1,131 @@
+// The backward kernel: input, weight and bias gradients, bitwise the same at any thread count.
+
+/// One validated backward call, raw pointers after every shape and count was checked.
+struct BackwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
+  var kind: _NormalizationKind
+  var rows: Int
+  var features: Int
+  var eps: Double
+  var input: UnsafePointer<Scalar>
+  var outputGradient: UnsafePointer<Scalar>
+  /// The forward's saved statistics; without them each row's are computed again, exactly
+  /// as the forward computes them.
+  var mean: UnsafePointer<Scalar>?
+  var rstd: UnsafePointer<Scalar>?
+  var weight: UnsafePointer<Scalar>?
+  var ones: UnsafePointer<Scalar>
+  var inputGradient: UnsafeMutablePointer<Scalar>?
+  var weightGradient: UnsafeMutablePointer<Scalar>?
+  var biasGradient: UnsafeMutablePointer<Scalar>?
+}
+
+/// Rows per block of the weight and bias column sums: a fixed function of the row length,
+/// never of the thread count, so the sums are added in the same order on any number of
+/// threads. At most 256 rows are added in `Scalar` before the blocks are added in `Double`.
+func backwardBlockRows(features: Int) -> Int {
+  min(256, max(1, (1 << 16) / features))
+}
+
+/// Runs `problem`: rows split over threads at block boundaries, each block's weight and
+/// bias sums kept apart, then the blocks added in order.
+@specialized(where Scalar == Float)
+@specialized(where Scalar == Double)
+func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThreads: Int) {
+  let n = p.features
+  let blockRows = backwardBlockRows(features: n)
+  let blocks = (p.rows + blockRows - 1) / blockRows
+  let partialCount = p.weightGradient != nil || p.biasGradient != nil ? blocks * n : 0
+  let weightPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.weightGradient == nil ? 0 : partialCount)
+  let biasPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.biasGradient == nil ? 0 : partialCount)
+  defer {
+    weightPartials.deallocate()
+    biasPartials.deallocate()
+  }
+  let partials = SendableBox((weightPartials, biasPartials))
+  forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
+    blockRange in
+    let (weightPartials, biasPartials) = partials.value
+    for block in blockRange {
+      let dw = p.weightGradient == nil ? nil : weightPartials + block * n
+      let db = p.biasGradient == nil ? nil : biasPartials + block * n
+      dw?.initialize(repeating: 0, count: n)
+      db?.initialize(repeating: 0, count: n)
+      for row in block * blockRows..<min(p.rows, (block + 1) * blockRows) {
+        backwardRow(p, row: row, weightPartial: dw, biasPartial: db)
+      }
+    }
+  }
+  if let dweight = p.weightGradient { addBlocks(weightPartials, blocks: blocks, count: n, into: dweight) }
+  if let dbias = p.biasGradient { addBlocks(biasPartials, blocks: blocks, count: n, into: dbias) }
+}
+
+/// One row of the backward pass.
+@inline(__always)
+func backwardRow<Scalar: BLASScalar>(
+  _ p: BackwardProblem<Scalar>, row: Int,
+  weightPartial: UnsafeMutablePointer<Scalar>?, biasPartial: UnsafeMutablePointer<Scalar>?
+) {
+  let n = p.features
+  let x = p.input + row * n
+  let statistics: RowStatistics<Scalar>
+  if let rstd = p.rstd {
+    statistics = RowStatistics(shift: p.mean?[row] ?? 0, center: 0, rstd: Double(rstd[row]))
+  } else {
+    statistics = rowStatistics(x, count: n, kind: p.kind, eps: p.eps, ones: p.ones)
+  }
+  Scalar._backwardRow(
+    outputGradient: p.outputGradient + row * n, input: x, inputGradient: p.inputGradient.map { $0 + row * n },
+    count: n, shift: statistics.shift, center: statistics.center, rstd: Scalar(statistics.rstd),
+    kind: p.kind, weight: p.weight, weightPartial: weightPartial, biasPartial: biasPartial)
+}
+
+/// `out[j] = sum over blocks of partials[block * count + j]`, added in `Double` in block order.
+func addBlocks<Scalar: BLASScalar>(
+  _ partials: UnsafePointer<Scalar>, blocks: Int, count: Int, into out: UnsafeMutablePointer<Scalar>
+) {
+  withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { total in
+    total.initialize(repeating: 0)
+    for block in 0..<blocks {
+      let row = partials + block * count
+      for j in 0..<count { total[j] += Double(row[j]) }
+    }
+    for j in 0..<count { out[j] = Scalar(total[j]) }
+  }
+}
+
+/// A row's statistics as the kernels use them: `xhat = ((x - shift) - center) * rstd`.
+struct RowStatistics<Scalar: BLASScalar> {
+  var shift: Scalar
+  var center: Scalar
+  var rstd: Double
+}
+
+/// A row's statistics, computed exactly as the forward's portable path computes them:
+/// LayerNorm's shifted two-pass (`m0` from a BLAS dot against ones, then the moments of
+/// `x - m0` in Double), RMSNorm's mean of squares from a BLAS dot.
+@inline(__always)
+func rowStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double,
+  ones: UnsafePointer<Scalar>
+) -> RowStatistics<Scalar> {
+  let count = Double(n)
+  switch kind {
+  case .layer:
+    let m0 = Scalar(Scalar._blasDot(x, ones, count: n) / count)
+    return layerStatistics(x, count: n, shift: m0, eps: eps)
+  case .rms:
+    return RowStatistics(shift: 0, center: 0, rstd: 1 / (Scalar._blasDot(x, x, count: n) / count + eps).squareRoot())
+  }
+}
+
+/// Passes 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`.
+@inline(__always)
+func layerStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, shift m0: Scalar, eps: Double
+) -> RowStatistics<Scalar> {
+  let count = Double(n)
+  let moments = Scalar._shiftedMoments(x, shift: m0, count: n)
+  let c = moments.sum / count
+  let variance = max(moments.squares / count - c * c, 0)
+  return RowStatistics(shift: m0, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())
+}

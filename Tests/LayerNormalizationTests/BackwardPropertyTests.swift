@@ -1,0 +1,269 @@
+// Backward properties: finite differences, row sums, determinism across threads, training.
+
+import LayerNormalization
+import Testing
+
+/// A configuration for the finite-difference checks.
+struct GradientCase: CustomStringConvertible, Sendable {
+  var shape: [Int]
+  var normalizedDims: Int
+  var rms = false
+  var weight = true
+  var bias = true
+  var offset = 0.0
+
+  var normalizedShape: [Int] { Array(shape.suffix(normalizedDims)) }
+  var features: Int { normalizedShape.reduce(1, *) }
+  var description: String {
+    "\(rms ? "RMS" : "LN") \(shape) over \(normalizedShape) weight \(weight) bias \(bias) offset \(offset)"
+  }
+
+  static let all: [GradientCase] = [
+    GradientCase(shape: [3, 7], normalizedDims: 1),
+    GradientCase(shape: [2, 3, 16], normalizedDims: 1),
+    GradientCase(shape: [2, 3, 4, 5], normalizedDims: 2),
+    GradientCase(shape: [4, 40], normalizedDims: 1, weight: false, bias: false),
+    GradientCase(shape: [4, 40], normalizedDims: 1, bias: false),
+    GradientCase(shape: [9, 3], normalizedDims: 1),
+    GradientCase(shape: [5, 8], normalizedDims: 1, offset: 50),
+    GradientCase(shape: [2, 70], normalizedDims: 1, offset: 3),
+    GradientCase(shape: [3, 12], normalizedDims: 1, rms: true),
+    GradientCase(shape: [2, 2, 3, 4], normalizedDims: 2, rms: true, weight: false),
+    GradientCase(shape: [11, 5], normalizedDims: 1, rms: true),
+  ]
+
+  func layer() throws -> any Normalization<Double> {
+    var generator = SeededGenerator(seed: 77)
+    if rms {
+      var norm = try RMSNorm<Double>(normalizedShape: normalizedShape, elementwiseAffine: weight)
+      if weight { norm.weight = generator.values(features, as: Double.self, scale: 0.5, offset: 1) }
+      return norm
+    }
+    var norm = try LayerNorm<Double>(normalizedShape: normalizedShape, elementwiseAffine: weight, bias: bias)
+    if weight { norm.weight = generator.values(features, as: Double.self, scale: 0.5, offset: 1) }
+    if bias { norm.bias = generator.values(features, as: Double.self, scale: 0.5) }
+    return norm
+  }
+}
+
+@Suite("Backward properties")
+struct BackwardPropertyTests {
+  @Test("Central finite differences in Double", arguments: GradientCase.all)
+  func finiteDifferences(_ c: GradientCase) throws {
+    let norm = try c.layer()
+    var generator = SeededGenerator(seed: 5)
+    let count = c.shape.reduce(1, *)
+    let x = generator.values(count, as: Double.self, scale: 1, offset: c.offset)
+    let dy = generator.values(count, as: Double.self)
+    func loss(_ x: [Double], _ norm: any Normalization<Double>) throws -> Double {
+      let y = try norm(ShapedArray(shape: c.shape, scalars: x))
+      return compensatedSum(zip(y.scalars, dy).map { $0 * $1 })
+    }
+    let gradients = try norm.backward(ShapedArray(shape: c.shape, scalars: dy), input: ShapedArray(shape: c.shape, scalars: x))
+    var numeric = [Double](repeating: 0, count: count)
+    for i in 0..<count {
+      let h = 1e-5 * max(1, abs(x[i]))
+      var plus = x, minus = x
+      plus[i] += h
+      minus[i] -= h
+      numeric[i] = (try loss(plus, norm) - loss(minus, norm)) / (plus[i] - minus[i])
+    }
+    expectGradient(gradients.input!.scalars, numeric, outputGradient: dy, tolerance: 1e-6, "\(c) dx")
+
+    // Parameters: perturb one feature's weight or bias at a time.
+    if var layer = norm as? LayerNorm<Double> {
+      for parameter in ["weight", "bias"] {
+        guard let values = parameter == "weight" ? layer.weight : layer.bias else { continue }
+        var numericParameter = [Double](repeating: 0, count: values.count)
+        for j in values.indices {
+          let h = 1e-6
+          var plus = values, minus = values
+          plus[j] += h
+          minus[j] -= h
+          if parameter == "weight" { layer.weight = plus } else { layer.bias = plus }
+          let up = try loss(x, layer)
+          if parameter == "weight" { layer.weight = minus } else { layer.bias = minus }
+          numericParameter[j] = (up - (try loss(x, layer))) / (2 * h)
+          if parameter == "weight" { layer.weight = values } else { layer.bias = values }
+        }
+        let analytic = parameter == "weight" ? gradients.weight! : gradients.bias!
+        expectGradient(analytic, numericParameter, outputGradient: dy, tolerance: 1e-6, "\(c) d\(parameter)")
+      }
+    }
+    if var layer = norm as? RMSNorm<Double>, let values = layer.weight {
+      var numericWeight = [Double](repeating: 0, count: values.count)
+      for j in values.indices {
+        var plus = values, minus = values
+        plus[j] += 1e-6
+        minus[j] -= 1e-6
+        layer.weight = plus
+        let up = try loss(x, layer)
+        layer.weight = minus
+        numericWeight[j] = (up - (try loss(x, layer))) / 2e-6
+        layer.weight = values
+      }
+      expectGradient(gradients.weight!, numericWeight, outputGradient: dy, tolerance: 1e-6, "\(c) dweight")
+    }
+  }
+
+  @Test("Without weight, each row's input gradient sums to zero", arguments: [[6, 5], [3, 768], [50, 8], [2, 9000]])
+  func rowsSumToZero(_ shape: [Int]) throws {
+    let norm = try LayerNorm<Double>(normalizedShape: [shape[1]], elementwiseAffine: false)
+    var generator = SeededGenerator(seed: 8)
+    let count = shape.reduce(1, *)
+    let x = generator.values(count, as: Double.self, scale: 2, offset: 1)
+    let dy = generator.values(count, as: Double.self)
+    let dx = try norm.backward(ShapedArray(shape: shape, scalars: dy), input: ShapedArray(shape: shape, scalars: x)).input!
+    for row in 0..<shape[0] {
+      let slice = dx.scalars[row * shape[1]..<(row + 1) * shape[1]]
+      let scale = slice.map(abs).reduce(0, +)
+      #expect(abs(compensatedSum(slice)) <= 1e-12 * max(scale, 1), "row \(row)")
+    }
+  }
+
+  @Test("Gradients are bitwise identical for any thread count", arguments: [[2000, 33], [300, 768], [4, 20000], [40000, 8]])
+  func determinism(_ shape: [Int]) throws {
+    try determinism(Float.self, shape)
+    try determinism(Double.self, shape)
+  }
+
+  func determinism<Scalar: TestScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    var generator = SeededGenerator(seed: 21)
+    let count = shape.reduce(1, *)
+    let x = ShapedArray(validating: generator.values(count, as: Scalar.self, scale: 2, offset: 1).converted(to: Scalar.self), shape: shape)
+    let dy = ShapedArray(validating: generator.values(count, as: Scalar.self).converted(to: Scalar.self), shape: shape)
+    var norm = try LayerNorm<Scalar>(normalizedShape: [shape[1]])
+    norm.weight = generator.values(shape[1], as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    var rms = try RMSNorm<Scalar>(normalizedShape: [shape[1]])
+    norm.maximumThreadCount = 1
+    rms.maximumThreadCount = 1
+    let reference = try norm.backward(dy, input: x)
+    let referenceRMS = try rms.backward(dy, input: x)
+    for threads in [2, 3, 4, 8, 64] {
+      norm.maximumThreadCount = threads
+      rms.maximumThreadCount = threads
+      let many = try norm.backward(dy, input: x)
+      let manyRMS = try rms.backward(dy, input: x)
+      let label = "\(Scalar.name) \(shape) threads \(threads)"
+      #expect(sameBits(many.input!.scalars, reference.input!.scalars), "\(label) dx")
+      #expect(sameBits(many.weight!, reference.weight!), "\(label) dweight")
+      #expect(sameBits(many.bias!, reference.bias!), "\(label) dbias")
+      #expect(sameBits(manyRMS.input!.scalars, referenceRMS.input!.scalars), "\(label) RMS dx")
+      #expect(sameBits(manyRMS.weight!, referenceRMS.weight!), "\(label) RMS dweight")
+    }
+  }
+
+  @Test("Only the requested gradients are computed, and they equal the full set")
+  func requests() throws {
+    var generator = SeededGenerator(seed: 4)
+    let x = ShapedArray(validating: generator.values(60, as: Float.self).converted(to: Float.self), shape: [5, 12])
+    let dy = ShapedArray(validating: generator.values(60, as: Float.self).converted(to: Float.self), shape: [5, 12])
+    let norm = try LayerNorm<Float>(normalizedShape: [12])
+    let all = try norm.backward(dy, input: x)
+    let inputOnly = try norm.backward(dy, input: x, request: .input)
+    #expect(inputOnly.weight == nil && inputOnly.bias == nil && sameBits(inputOnly.input!.scalars, all.input!.scalars))
+    let weightOnly = try norm.backward(dy, input: x, request: .weight)
+    #expect(weightOnly.input == nil && weightOnly.bias == nil && sameBits(weightOnly.weight!, all.weight!))
+    let noAffine = try LayerNorm<Float>(normalizedShape: [12], elementwiseAffine: false)
+    let plain = try noAffine.backward(dy, input: x)
+    #expect(plain.weight == nil && plain.bias == nil && plain.input != nil)
+  }
+
+  @Test("Plain SGD on weight and bias fits a target affine map")
+  func training() throws {
+    // In the spirit of tch-rs's layer_norm_parameters_test: learn weight and bias so that
+    // the normalized output of a fixed input approaches a * LN(x) + c.
+    var generator = SeededGenerator(seed: 12)
+    let shape = [8, 16]
+    let x = ShapedArray(validating: generator.values(128, as: Float.self, scale: 3, offset: 2).converted(to: Float.self), shape: shape)
+    let a: [Float] = generator.values(16, as: Float.self, scale: 1, offset: 1.5).converted(to: Float.self)
+    let c: [Float] = generator.values(16, as: Float.self, scale: 1).converted(to: Float.self)
+    let plain = try LayerNorm<Float>(normalizedShape: [16], elementwiseAffine: false)(x)
+    let target = (0..<128).map { plain.scalars[$0] * a[$0 % 16] + c[$0 % 16] }
+    var norm = try LayerNorm<Float>(normalizedShape: [16])
+    func loss() throws -> (Float, ShapedArray<Float>) {
+      let y = try norm(x)
+      let residual = zip(y.scalars, target).map { $0 - $1 }
+      let value = residual.map { $0 * $0 }.reduce(0, +) / 128
+      return (value, ShapedArray(validating: residual.map { 2 * $0 / 128 }, shape: shape))
+    }
+    let (initial, _) = try loss()
+    for _ in 0..<300 {
+      let (_, dy) = try loss()
+      let gradients = try norm.backward(dy, input: x, request: [.weight, .bias])
+      norm.weight = zip(norm.weight!, gradients.weight!).map { $0 - 0.5 * $1 }
+      norm.bias = zip(norm.bias!, gradients.bias!).map { $0 - 0.5 * $1 }
+    }
+    let (final, _) = try loss()
+    #expect(initial > 0.5, "the target is not trivially met at the start: \(initial)")
+    #expect(final < initial * 1e-4, "loss \(initial) -> \(final)")
+  }
+
+  @Test("Bad backward input throws and writes nothing")
+  func badInput() throws {
+    let sentinel: Float = -777
+    let noBias = try LayerNorm<Float>(normalizedShape: [4], bias: false)
+    let x = [Float](repeating: 1, count: 8)
+    let dy = [Float](repeating: 1, count: 8)
+    var dx = [Float](repeating: sentinel, count: 8)
+    var dw = [Float](repeating: sentinel, count: 4)
+    var db = [Float](repeating: sentinel, count: 4)
+    let mean = [Float](repeating: 0, count: 2)
+    func attempt(_ norm: LayerNorm<Float>, shape: [Int], dyCount: Int = 8, mean useMean: Bool = false, rstdCount: Int? = nil, dwCount: Int = 4, db useBias: Bool = false) -> LayerNormError? {
+      let rstd = rstdCount.map { [Float](repeating: 1, count: $0) }
+      let dyShort = Array(dy.prefix(dyCount))
+      do {
+        try dyShort.withUnsafeBufferPointer { dyb in
+          try x.withUnsafeBufferPointer { xb in
+            try mean.withUnsafeBufferPointer { mb in
+              try rstd.withOptionalBuffer { rb in
+                try dx.withUnsafeMutableBufferPointer { dxb in
+                  try dw.withUnsafeMutableBufferPointer { dwb in
+                    try db.withUnsafeMutableBufferPointer { dbb in
+                      try norm.backward(
+                        outputGradient: dyb, input: xb, shape: shape, mean: useMean ? mb : nil, rstd: rb,
+                        inputGradient: dxb, weightGradient: UnsafeMutableBufferPointer(rebasing: dwb[0..<dwCount]),
+                        biasGradient: useBias ? dbb : nil)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        return nil
+      } catch let error as LayerNormError {
+        return error
+      } catch {
+        return nil
+      }
+    }
+    #expect(attempt(noBias, shape: [2, 4], db: true) == .missingParameter("bias"))
+    #expect(attempt(noBias, shape: [2, 4], mean: true) == .incompleteStatistics)
+    #expect(attempt(noBias, shape: [2, 4], rstdCount: 3, ) == .incompleteStatistics)
+    #expect(attempt(noBias, shape: [2, 4], mean: true, rstdCount: 3) == .bufferSizeMismatch(buffer: "rstd", count: 3, expected: 2, inputShape: [2, 4]))
+    #expect(attempt(noBias, shape: [2, 4], dyCount: 7) == .bufferSizeMismatch(buffer: "outputGradient", count: 7, expected: 8, inputShape: [2, 4]))
+    #expect(attempt(noBias, shape: [2, 4], dwCount: 3) == .parameterCountMismatch(parameter: "weightGradient", count: 3, expected: 4, normalizedShape: [4]))
+    #expect(attempt(noBias, shape: [4, 2]) == .trailingShapeMismatch(inputShape: [4, 2], normalizedShape: [4]))
+    let noWeight = try LayerNorm<Float>(normalizedShape: [4], elementwiseAffine: false)
+    #expect(attempt(noWeight, shape: [2, 4]) == .missingParameter("weight"))
+    #expect((dx + dw + db).allSatisfy { $0 == sentinel }, "caller memory was written")
+  }
+}
+
+extension ShapedArray {
+  /// Test shorthand for a shape the test knows to be right.
+  init(validating scalars: [Scalar], shape: [Int]) {
+    try! self.init(shape: shape, scalars: scalars)
+  }
+}
+
+extension Optional {
+  func withOptionalBuffer<Element, R>(_ body: (UnsafeBufferPointer<Element>?) throws -> R) rethrows -> R
+  where Wrapped == [Element] {
+    switch self {
+    case .some(let array): return try array.withUnsafeBufferPointer { try body($0) }
+    case .none: return try body(nil)
+    }
+  }
+}
