@@ -163,6 +163,63 @@ func measure<Scalar: BLASScalar>(
         }
       }
     }
+  case "backward":
+    // From saved statistics, as PyTorch's native_layer_norm_backward: dx, dweight, dbias.
+    bytes = 3 * Double(count) * size
+    let dy: [Scalar] = randomArray(count, seed: 5)
+    var mean = [Scalar](repeating: 0, count: rows)
+    var rstd = [Scalar](repeating: 0, count: rows)
+    var dweight = [Scalar](repeating: 0, count: features)
+    var dbias = [Scalar](repeating: 0, count: features)
+    x.withUnsafeBufferPointer { x in
+      output.withUnsafeMutableBufferPointer { y in
+        mean.withUnsafeMutableBufferPointer { m in
+          rstd.withUnsafeMutableBufferPointer { r in
+            try! layer.forward(x, shape: shapeArray, into: y, mean: m, rstd: r)
+          }
+        }
+      }
+    }
+    ours = {
+      dy.withUnsafeBufferPointer { dy in
+        x.withUnsafeBufferPointer { x in
+          mean.withUnsafeBufferPointer { m in
+            rstd.withUnsafeBufferPointer { r in
+              output.withUnsafeMutableBufferPointer { dx in
+                dweight.withUnsafeMutableBufferPointer { dw in
+                  dbias.withUnsafeMutableBufferPointer { db in
+                    try! layer.backward(
+                      outputGradient: dy, input: x, shape: shapeArray, mean: m, rstd: r,
+                      inputGradient: dx, weightGradient: dw, biasGradient: db)
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    naive = {
+      dy.withUnsafeBufferPointer { dy in
+        x.withUnsafeBufferPointer { x in
+          mean.withUnsafeBufferPointer { m in
+            rstd.withUnsafeBufferPointer { r in
+              weight.withUnsafeBufferPointer { w in
+                output.withUnsafeMutableBufferPointer { dx in
+                  dweight.withUnsafeMutableBufferPointer { dw in
+                    dbias.withUnsafeMutableBufferPointer { db in
+                      _NaiveLoops.layerNormBackward(
+                        dy, input: x, mean: m, rstd: r, weight: w, inputGradient: dx,
+                        weightGradient: dw, biasGradient: db, rows: rows, features: features)
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   default:
     fatal("unknown op \(op)")
   }

@@ -68,4 +68,54 @@ public enum _NaiveLoops {
       }
     }
   }
+
+  /// Layer norm backward of `rows` rows of `features` elements from saved `mean` and
+  /// `rstd`: `dx = rstd * (g - mean(g) - xhat * mean(g * xhat))` with `g = dy * weight`,
+  /// `dweight += dy * xhat`, `dbias += dy`, all accumulated in `Scalar`, row after row.
+  ///
+  /// - Parameters:
+  ///   - outputGradient: `rows * features` elements.
+  ///   - input: `rows * features` elements.
+  ///   - mean: `rows` elements.
+  ///   - rstd: `rows` elements.
+  ///   - weight: `features` elements, or `nil`.
+  ///   - inputGradient: `rows * features` elements, written.
+  ///   - weightGradient: `features` elements, written.
+  ///   - biasGradient: `features` elements, written.
+  ///   - rows: the number of rows.
+  ///   - features: the row length.
+  @specialized(where Scalar == Float)
+  @specialized(where Scalar == Double)
+  public static func layerNormBackward<Scalar: BinaryFloatingPoint>(
+    _ outputGradient: UnsafeBufferPointer<Scalar>, input: UnsafeBufferPointer<Scalar>,
+    mean: UnsafeBufferPointer<Scalar>, rstd: UnsafeBufferPointer<Scalar>,
+    weight: UnsafeBufferPointer<Scalar>?, inputGradient: UnsafeMutableBufferPointer<Scalar>,
+    weightGradient: UnsafeMutableBufferPointer<Scalar>,
+    biasGradient: UnsafeMutableBufferPointer<Scalar>, rows: Int, features: Int
+  ) {
+    precondition(input.count >= rows * features && inputGradient.count >= rows * features)
+    for i in 0..<features {
+      weightGradient[i] = 0
+      biasGradient[i] = 0
+    }
+    let n = Scalar(features)
+    for row in 0..<rows {
+      let base = row * features
+      var sumG: Scalar = 0
+      var sumGX: Scalar = 0
+      for i in 0..<features {
+        let xhat = (input[base + i] - mean[row]) * rstd[row]
+        let g = outputGradient[base + i] * (weight?[i] ?? 1)
+        sumG += g
+        sumGX += g * xhat
+        weightGradient[i] += outputGradient[base + i] * xhat
+        biasGradient[i] += outputGradient[base + i]
+      }
+      for i in 0..<features {
+        let xhat = (input[base + i] - mean[row]) * rstd[row]
+        let g = outputGradient[base + i] * (weight?[i] ?? 1)
+        inputGradient[base + i] = rstd[row] * (g - sumG / n - xhat * sumGX / n)
+      }
+    }
+  }
 }

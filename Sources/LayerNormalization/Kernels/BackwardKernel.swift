@@ -21,9 +21,10 @@ struct BackwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
 
 /// Rows per block of the weight and bias column sums: a fixed function of the row length,
 /// never of the thread count, so the sums are added in the same order on any number of
-/// threads. At most 256 rows are added in `Scalar` before the blocks are added in `Double`.
+/// threads. About 1 MiB of Float input a block (fewer partial sums to add at the end), and
+/// at most 256 rows added in `Scalar` before the blocks are added in `Double`.
 func backwardBlockRows(features: Int) -> Int {
-  min(256, max(1, (1 << 16) / features))
+  min(256, max(1, (1 << 18) / features))
 }
 
 /// Runs `problem`: rows split over threads at block boundaries, each block's weight and
