@@ -24,6 +24,7 @@ func expectGradient(
     if !(error <= worst) { worst = error.isNaN ? .infinity : error }
   }
   #expect(worst <= tolerance, "\(what()): error \(worst) of scale \(scale) > \(tolerance)", sourceLocation: sourceLocation)
+  reportAccuracy("gradient \(what())", worst)
   return worst
 }
 

@@ -22,7 +22,9 @@ struct GoldenForwardTests {
     let (y, mean, rstd) = try norm.forwardWithStatistics(input)
     #expect(y.shape == golden.shape)
     let tolerance = Scalar.forwardTolerance
-    expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y")
+    reportAccuracy(
+      "forward \(Scalar.name) \(golden) y",
+      expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y"))
     // Statistics of rows holding NaN or Inf are documented as NaN; PyTorch may say ±inf.
     let finiteRows = rowIsFinite(x.values, rows: mean.scalars.count)
     let expectedMean = try golden.array("mean").values
@@ -53,7 +55,9 @@ struct GoldenForwardTests {
     let (y, rstd) = try norm.forwardWithStatistics(
       ShapedArray(shape: x.shape, scalars: x.values.converted(to: Scalar.self)))
     let tolerance = Scalar.forwardTolerance
-    expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y")
+    reportAccuracy(
+      "forward \(Scalar.name) \(golden) y",
+      expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y"))
     let expectedRstd = try golden.array("rstd").values
     expectClose(
       rstd.scalars.asDoubles, expectedRstd, tolerance: tolerance * (expectedRstd.max() ?? 1),
@@ -83,7 +87,9 @@ struct GoldenForwardTests {
       result = try norm.addAndNormalize(xs, residual: rs)
     }
     let tolerance = Scalar.forwardTolerance
-    expectClose(result.output.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y")
+    reportAccuracy(
+      "forward \(Scalar.name) \(golden) y",
+      expectClose(result.output.scalars.asDoubles, try golden.array("y").values, tolerance: tolerance, "\(Scalar.name) \(golden) y"))
     expectClose(result.sum.scalars.asDoubles, try golden.array("sum").values, tolerance: tolerance, "\(Scalar.name) \(golden) sum")
   }
 
@@ -115,7 +121,9 @@ struct GoldenForwardTests {
       y = pre ? try norm.preNorm(input, sublayer: linear.callAsFunction) : try norm.postNorm(input, sublayer: linear.callAsFunction)
     }
     // The sublayer itself rounds in Scalar; allow it a few ulps more than the norm alone.
-    expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: 4 * Scalar.forwardTolerance, "\(Scalar.name) \(golden) y")
+    reportAccuracy(
+      "forward \(Scalar.name) \(golden) y",
+      expectClose(y.scalars.asDoubles, try golden.array("y").values, tolerance: 4 * Scalar.forwardTolerance, "\(Scalar.name) \(golden) y"))
   }
 }
 

@@ -43,14 +43,15 @@ extension Double: TestScalar {
 }
 
 /// Checks `|actual - expected| <= tolerance * (1 + |expected|)` everywhere, NaN exactly
-/// where `expected` is NaN, and reports the worst index.
+/// where `expected` is NaN, and reports the worst index. Returns the worst error.
+@discardableResult
 func expectClose(
   _ actual: [Double], _ expected: [Double], tolerance: Double, _ what: @autoclosure () -> String,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
   guard actual.count == expected.count else {
     Issue.record("\(what()): count \(actual.count) != \(expected.count)", sourceLocation: sourceLocation)
-    return
+    return .infinity
   }
   var worst = 0.0
   var worstIndex = -1
@@ -58,7 +59,7 @@ func expectClose(
     if expected[i].isNaN {
       if !actual[i].isNaN {
         Issue.record("\(what()): [\(i)] = \(actual[i]), expected NaN", sourceLocation: sourceLocation)
-        return
+        return .infinity
       }
       continue
     }
@@ -74,6 +75,13 @@ func expectClose(
       + "relative error \(worst) > \(tolerance)"
     Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
   }
+  return worst
+}
+
+/// Prints one line of the accuracy report: `swift test 2>&1 | grep '^accuracy:'` lists the
+/// worst error of every golden comparison (the numbers the README and notes quote).
+func reportAccuracy(_ what: String, _ error: Double) {
+  print("accuracy: \(what) \(error)")
 }
 
 /// The largest `|actual - expected| / (1 + |expected|)` over finite expected values.
