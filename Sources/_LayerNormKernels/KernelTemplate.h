@@ -110,10 +110,16 @@ void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n) {
   LNK_NAME(lnk_add_avx2)(a, b, y, n);
 }
 
-void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
-                               const double *sums, double eps, int centered, const T *w,
-                               const T *b, T *mean, T *rstd, int streaming) {
+static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n) {
+  return isfinite(sum) && isfinite(squares) && squares >= LNK_TINY_SQUARES * (double)n;
+}
+
+ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
+                                    const double *sums, double eps, int centered, const T *w,
+                                    const T *b, T *mean, T *rstd, int streaming,
+                                    ptrdiff_t *extreme) {
   const double count = (double)n;
+  ptrdiff_t extremes = 0;
   for (ptrdiff_t r = 0; r < rows; r++) {
     const T *xr = x + r * n;
     T *yr = y + r * n;
@@ -121,6 +127,7 @@ void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
       const T m0 = (T)(sums[r] / count);
       double sum, squares;
       LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares);
+      if (!LNK_NAME(lnk_ordinary)(sum, squares, n)) { extreme[extremes++] = r; continue; }
       const double c = sum / count;
       double variance = squares / count - c * c;
       if (variance < 0) variance = 0;
@@ -129,11 +136,13 @@ void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
       if (rstd) rstd[r] = (T)s;
       LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming);
     } else {
+      if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
       const double s = 1 / sqrt(sums[r] / count + eps);
       if (rstd) rstd[r] = (T)s;
       LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming);
     }
   }
+  return extremes;
 }
 
 // Short rows: LANES rows at a time. Each row is a few vectors (the last one masked); the
@@ -141,9 +150,9 @@ void LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
 // (lane j = row j), so the statistics of LANES rows take one division and one square root.
 #define LNK_MAX_VECTORS (32 / LANES)
 
-static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, double eps,
-                                                 int centered, const T *w, const T *b,
-                                                 T *mean, T *rstd, int streaming) {
+static LNK_TARGET int LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, double eps,
+                                                int centered, const T *w, const T *b,
+                                                T *mean, T *rstd, int streaming) {
   // A row is `full` whole vectors and, when n % LANES != 0, one masked vector. Masked
   // loads and stores are slow (microcoded stores on AMD), so whole vectors avoid them.
   const ptrdiff_t full = n / LANES;
@@ -158,7 +167,7 @@ static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, 
     partial[j] = acc;
   }
   const VEC count = VSET1((T)n);
-  T shift[LANES], center[LANES], scale[LANES];
+  T shift[LANES], center[LANES], scale[LANES], lane_sums[LANES], lane_squares[LANES];
   VEC partial_squares[LANES];
   if (centered) {
     const VEC m0 = VDIV(VHSUM_ROWS(partial), count);
@@ -179,8 +188,12 @@ static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, 
       partial[j] = c;
       partial_squares[j] = q;
     }
-    const VEC c = VDIV(VHSUM_ROWS(partial), count);
-    VEC variance = VSUB(VDIV(VHSUM_ROWS(partial_squares), count), VMUL(c, c));
+    const VEC sums = VHSUM_ROWS(partial);
+    const VEC squares = VHSUM_ROWS(partial_squares);
+    VSTORE(lane_sums, sums);
+    VSTORE(lane_squares, squares);
+    const VEC c = VDIV(sums, count);
+    VEC variance = VSUB(VDIV(squares, count), VMUL(c, c));
     variance = VMAX(zero, variance);  // NaN stays NaN: maxps returns its second operand
     const VEC s = VDIV(VSET1(1), VSQRT(VADD(variance, VSET1((T)eps))));
     VSTORE(center, c);
@@ -201,8 +214,10 @@ static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, 
       }
       partial_squares[j] = q;
     }
-    const VEC s =
-        VDIV(VSET1(1), VSQRT(VADD(VDIV(VHSUM_ROWS(partial_squares), count), VSET1((T)eps))));
+    const VEC squares = VHSUM_ROWS(partial_squares);
+    VSTORE(lane_squares, squares);
+    for (int j = 0; j < LANES; j++) lane_sums[j] = 0;
+    const VEC s = VDIV(VSET1(1), VSQRT(VADD(VDIV(squares, count), VSET1((T)eps))));
     VSTORE(shift, zero);
     VSTORE(center, zero);
     VSTORE(scale, s);
@@ -230,35 +245,48 @@ static LNK_TARGET void LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, 
       VMASKSTORE(yr + i, tail, v);
     }
   }
+  int extreme_lanes = 0;
+  for (int j = 0; j < LANES; j++) {
+    if (!LNK_NAME(lnk_ordinary)((double)lane_sums[j], (double)lane_squares[j], n)) extreme_lanes |= 1 << j;
+  }
+  return extreme_lanes;
 }
 
-void LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, double eps,
-                              int centered, const T *w, const T *b, T *mean, T *rstd,
-                              int streaming) {
-  ptrdiff_t r = 0;
+ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                                   int centered, const T *w, const T *b, T *mean, T *rstd,
+                                   int streaming, ptrdiff_t *extreme) {
+  ptrdiff_t r = 0, extremes = 0;
   const ptrdiff_t group_bytes = LANES * n * (ptrdiff_t)sizeof(T);
   for (; r + LANES <= rows; r += LANES) {
-    // Gathers do not train the hardware prefetcher well: ask for the group 4 ahead.
+    // Ask for the group 4 ahead: the short loads of a group do not train the prefetcher
+    // well enough on their own.
     if (r + 5 * LANES <= rows) {
       const char *ahead = (const char *)(x + (r + 4 * LANES) * n);
       for (ptrdiff_t k = 0; k < group_bytes; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
     }
-    LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
-                              mean ? mean + r : NULL, rstd ? rstd + r : NULL, streaming);
+    const int lanes = LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
+                                                mean ? mean + r : NULL, rstd ? rstd + r : NULL,
+                                                streaming);
+    for (int j = 0; lanes && j < LANES; j++) {
+      if (lanes & (1 << j)) extreme[extremes++] = r + j;
+    }
   }
   if (r < rows) {
-    // The last rows: copy them into a zero-padded group, so no gather reads past the input.
-    T in[LANES * 32] = {0}, out[LANES * 32], m[LANES], s[LANES];
+    // The last rows: copy them into a group padded with copies of its first row, so no
+    // load reads past the input.
+    T in[LANES * 32], out[LANES * 32], m[LANES], s[LANES];
     const ptrdiff_t left = rows - r;
     for (ptrdiff_t k = 0; k < left * n; k++) in[k] = x[r * n + k];
     for (ptrdiff_t k = left * n; k < LANES * n; k++) in[k] = in[k % n];
-    LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
+    const int lanes = LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
     for (ptrdiff_t k = 0; k < left * n; k++) y[r * n + k] = out[k];
     for (ptrdiff_t k = 0; k < left; k++) {
       if (mean) mean[r + k] = m[k];
       if (rstd) rstd[r + k] = s[k];
+      if (lanes & (1 << k)) extreme[extremes++] = r + k;
     }
   }
+  return extremes;
 }
 
 static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, T *dx,
@@ -318,6 +346,7 @@ void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T s
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_FLUSH
+#undef LNK_TINY_SQUARES
 #undef LNK_NAME
 #undef LNK_CAT
 #undef LNK_CAT2

@@ -65,6 +65,7 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VMASKSTORE(p, m, v) _mm256_maskstore_ps((p), (m), (v))
 #define VMASKSUB(a, b, m) _mm256_and_ps(_mm256_sub_ps((a), (b)), _mm256_castsi256_ps(m))
 #define VHSUM_ROWS lnk_hsum_rows_f32
+#define LNK_TINY_SQUARES 0x1p-80
 #include "KernelTemplate.h"
 
 // Double: 4 lanes.
@@ -90,6 +91,7 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VMASKSTORE(p, m, v) _mm256_maskstore_pd((p), (m), (v))
 #define VMASKSUB(a, b, m) _mm256_and_pd(_mm256_sub_pd((a), (b)), _mm256_castsi256_pd(m))
 #define VHSUM_ROWS lnk_hsum_rows_f64
+#define LNK_TINY_SQUARES 0x1p-900
 #include "KernelTemplate.h"
 
 #else
@@ -102,10 +104,10 @@ void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, 
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
-void lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
-void lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
-void lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
-void lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; }
+ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
+ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
+ptrdiff_t lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
+ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
 void lnk_backward_row_f32(const float *dy, const float *x, float *dx, ptrdiff_t n, float s, float c, float r, int k, const float *w, float *dw, float *db) { (void)dy; (void)x; (void)dx; (void)n; (void)s; (void)c; (void)r; (void)k; (void)w; (void)dw; (void)db; }
 void lnk_backward_row_f64(const double *dy, const double *x, double *dx, ptrdiff_t n, double s, double c, double r, int k, const double *w, double *dw, double *db) { (void)dy; (void)x; (void)dx; (void)n; (void)s; (void)c; (void)r; (void)k; (void)w; (void)dw; (void)db; }
 #endif

@@ -110,22 +110,33 @@ func rowStatistics<Scalar: BLASScalar>(
   ones: UnsafePointer<Scalar>
 ) -> RowStatistics<Scalar> {
   let count = Double(n)
+  let ordinary: RowStatistics<Scalar>?
   switch kind {
   case .layer:
     let m0 = Scalar(Scalar._blasDot(x, ones, count: n) / count)
-    return layerStatistics(x, count: n, shift: m0, eps: eps)
+    ordinary = layerStatistics(x, count: n, shift: m0, eps: eps)
   case .rms:
-    return RowStatistics(shift: 0, center: 0, rstd: 1 / (Scalar._blasDot(x, x, count: n) / count + eps).squareRoot())
+    let squares = Scalar._blasDot(x, x, count: n)
+    ordinary =
+      momentsAreOrdinary(sum: 0, squares: squares, count: n, as: Scalar.self)
+      ? RowStatistics(shift: 0, center: 0, rstd: 1 / (squares / count + eps).squareRoot()) : nil
   }
+  if let ordinary { return ordinary }
+  // The forward's careful path: the statistics in the row's own units.
+  let extreme = extremeRowStatistics(x, count: n, kind: kind, eps: eps)
+  return RowStatistics(shift: kind == .layer ? Scalar(extreme.mean) : 0, center: 0, rstd: extreme.rstd)
 }
 
-/// Passes 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`.
+/// Pass 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`; `nil` when the
+/// moments need the careful path (see ``momentsAreOrdinary(sum:squares:count:as:)``).
 @inline(__always)
 func layerStatistics<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, count n: Int, shift m0: Scalar, eps: Double
-) -> RowStatistics<Scalar> {
+) -> RowStatistics<Scalar>? {
   let count = Double(n)
   let moments = Scalar._shiftedMoments(x, shift: m0, count: n)
+  guard momentsAreOrdinary(sum: moments.sum, squares: moments.squares, count: n, as: Scalar.self)
+  else { return nil }
   let c = moments.sum / count
   let variance = max(moments.squares / count - c * c, 0)
   return RowStatistics(shift: m0, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())

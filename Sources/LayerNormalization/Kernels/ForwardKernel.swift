@@ -62,6 +62,7 @@ func forwardRows<Scalar: BLASScalar>(
   let n = p.features
   let blockRows = max(1, min(rows.count, rowBlockElements / n))
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
+   withUnsafeTemporaryAllocation(of: Int.self, capacity: blockRows) { extreme in
     var start = rows.lowerBound
     while start < rows.upperBound {
       let count = min(rows.upperBound - start, blockRows)
@@ -77,10 +78,12 @@ func forwardRows<Scalar: BLASScalar>(
       let y = p.output + offset
       let mean = p.mean.map { $0 + start }
       let rstd = p.rstd.map { $0 + start }
+      let extremes: Int
       if n < shortRowLength {
-        Scalar._shortRows(
+        extremes = Scalar._shortRows(
           x, into: y, rows: count, count: n, kind: p.kind, eps: p.eps, weight: p.weight,
-          bias: p.bias, mean: mean, rstd: rstd, streaming: streaming)
+          bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
+          extreme: extreme.baseAddress!)
       } else {
         // Pass 1, streaming the block from memory: the BLAS reductions.
         // One BLAS dot per row (not one gemv per block): a row's result must not depend
@@ -94,12 +97,22 @@ func forwardRows<Scalar: BLASScalar>(
           }
         }
         // Passes 2 and 3, in cache.
-        Scalar._finishRows(
+        extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
-          weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming)
+          weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
+          extreme: extreme.baseAddress!)
+      }
+      // Rows near the limits of Scalar, constant rows, rows with Inf or NaN: done again the
+      // careful way, one element at a time in Double.
+      for k in 0..<extremes {
+        let r = extreme[k]
+        normalizeExtremeRow(
+          x + r * n, into: y + r * n, count: n, kind: p.kind, eps: p.eps, weight: p.weight,
+          bias: p.bias, mean: mean.map { $0 + r }, rstd: rstd.map { $0 + r })
       }
       start += count
     }
+   }
   }
 }
 
@@ -118,26 +131,39 @@ func finishRows<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
   sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
   weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?,
-  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?
-) {
+  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?,
+  extreme: UnsafeMutablePointer<Int>
+) -> Int {
   let count = Double(n)
+  var extremes = 0
   for r in 0..<rows {
     let xr = x + r * n
     let yr = y + r * n
     switch kind {
     case .layer:
-      let statistics = layerStatistics(xr, count: n, shift: Scalar(sums[r] / count), eps: eps)
+      guard let statistics = layerStatistics(xr, count: n, shift: Scalar(sums[r] / count), eps: eps)
+      else {
+        extreme[extremes] = r
+        extremes += 1
+        continue
+      }
       mean?[r] = Scalar(Double(statistics.shift) + Double(statistics.center))
       rstd?[r] = Scalar(statistics.rstd)
       normalize(
         xr, into: yr, count: n, shift: statistics.shift, center: statistics.center,
         rstd: Scalar(statistics.rstd), weight: weight, bias: bias)
     case .rms:
+      guard momentsAreOrdinary(sum: 0, squares: sums[r], count: n, as: Scalar.self) else {
+        extreme[extremes] = r
+        extremes += 1
+        continue
+      }
       let s = 1 / (sums[r] / count + eps).squareRoot()
       rstd?[r] = Scalar(s)
       normalize(xr, into: yr, count: n, shift: 0, center: 0, rstd: Scalar(s), weight: weight, bias: nil)
     }
   }
+  return extremes
 }
 
 /// The whole normalization of short rows, one row at a time: the portable Swift version of
@@ -147,8 +173,10 @@ func shortRows<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
   kind: _NormalizationKind, eps: Double,
   weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?,
-  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?
-) {
+  mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?,
+  extreme: UnsafeMutablePointer<Int>
+) -> Int {
+  var extremes = 0
   for r in 0..<rows {
     let xr = x + r * n
     var sum = 0.0
@@ -156,10 +184,16 @@ func shortRows<Scalar: BLASScalar>(
     case .layer: for i in 0..<n { sum += Double(xr[i]) }
     case .rms: for i in 0..<n { sum += Double(xr[i]) * Double(xr[i]) }
     }
-    withUnsafePointer(to: sum) { sums in
+    var ignored = 0
+    let isExtreme = withUnsafePointer(to: sum) { sums in
       finishRows(
         xr, into: y + r * n, rows: 1, count: n, sums: sums, kind: kind, eps: eps, weight: weight,
-        bias: bias, mean: mean.map { $0 + r }, rstd: rstd.map { $0 + r })
+        bias: bias, mean: mean.map { $0 + r }, rstd: rstd.map { $0 + r }, extreme: &ignored) == 1
+    }
+    if isExtreme {
+      extreme[extremes] = r
+      extremes += 1
     }
   }
+  return extremes
 }

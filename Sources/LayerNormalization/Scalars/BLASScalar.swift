@@ -74,20 +74,24 @@ where Self.RawSignificand: FixedWidthInteger {
     streaming: Bool)
 
   /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
-  /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of ``finishRow``.
+  /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
+  /// Rows whose moments the fast passes cannot represent are left for the careful path:
+  /// their indices go to `extreme`, and their count is returned.
   static func _finishRows(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
-    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool)
+    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>) -> Int
 
-  /// The whole normalization of `rows` short rows (`count` below ``shortRowLength``),
-  /// several rows at a time.
+  /// The whole normalization of `rows` short rows (`count` below 32), several rows at a
+  /// time; rows for the careful path are reported in `extreme` as by ``_finishRows``.
   static func _shortRows(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
     kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
-    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool)
+    mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>) -> Int
 
   /// The backward pass over one row: with `xhat = ((x - shift) - center) * rstd` and
   /// `g = dy * weight`, accumulates `weightPartial += dy * xhat` and `biasPartial += dy`

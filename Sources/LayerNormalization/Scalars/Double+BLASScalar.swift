@@ -76,16 +76,17 @@ extension Double: BLASScalar {
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
-    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool
-  ) {
+    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>
+  ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
         x, into: y, rows: rows, count: count, sums: sums, kind: kind, eps: eps,
-        weight: weight, bias: bias, mean: mean, rstd: rstd)
+        weight: weight, bias: bias, mean: mean, rstd: rstd, extreme: extreme)
     }
-    lnk_finish_rows_f64(
+    return lnk_finish_rows_f64(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0)
+      streaming ? 1 : 0, extreme)
   }
 
   @inline(__always)
@@ -93,14 +94,17 @@ extension Double: BLASScalar {
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
     kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
-    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool
-  ) {
+    mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>
+  ) -> Int {
     guard hasVectorKernels else {
       return shortRows(
         x, into: y, rows: rows, count: count, kind: kind, eps: eps, weight: weight, bias: bias,
-        mean: mean, rstd: rstd)
+        mean: mean, rstd: rstd, extreme: extreme)
     }
-    lnk_short_rows_f64(x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd, streaming ? 1 : 0)
+    return lnk_short_rows_f64(
+      x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
+      streaming ? 1 : 0, extreme)
   }
 
   @inline(__always)

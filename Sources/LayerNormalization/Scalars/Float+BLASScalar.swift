@@ -80,16 +80,17 @@ extension Float: BLASScalar {
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, count: Int,
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
-    mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool
-  ) {
+    mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>
+  ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
         x, into: y, rows: rows, count: count, sums: sums, kind: kind, eps: eps,
-        weight: weight, bias: bias, mean: mean, rstd: rstd)
+        weight: weight, bias: bias, mean: mean, rstd: rstd, extreme: extreme)
     }
-    lnk_finish_rows_f32(
+    return lnk_finish_rows_f32(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0)
+      streaming ? 1 : 0, extreme)
   }
 
   @inline(__always)
@@ -97,14 +98,17 @@ extension Float: BLASScalar {
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, count: Int,
     kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
-    mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool
-  ) {
+    mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
+    extreme: UnsafeMutablePointer<Int>
+  ) -> Int {
     guard hasVectorKernels else {
       return shortRows(
         x, into: y, rows: rows, count: count, kind: kind, eps: eps, weight: weight, bias: bias,
-        mean: mean, rstd: rstd)
+        mean: mean, rstd: rstd, extreme: extreme)
     }
-    lnk_short_rows_f32(x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd, streaming ? 1 : 0)
+    return lnk_short_rows_f32(
+      x, y, rows, count, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
+      streaming ? 1 : 0, extreme)
   }
 
   @inline(__always)

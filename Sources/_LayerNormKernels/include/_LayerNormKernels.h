@@ -35,22 +35,28 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n);
 /// mean = m0 + c, var = q - c^2, rstd = 1 / sqrt(var + eps),
 /// y = ((x - m0) - c) * rstd * w + b.  Not centered (RMSNorm): sums[r] = sum(x_r^2),
 /// rstd = 1 / sqrt(sums[r] / n + eps), y = x * rstd * w. mean and rstd may be NULL.
-/// Rows are `n` apart in x and y.
-void lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
-                         const double *sums, double eps, int centered, const float *w,
-                         const float *b, float *mean, float *rstd, int streaming);
-void lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
-                         const double *sums, double eps, int centered, const double *w,
-                         const double *b, double *mean, double *rstd, int streaming);
+/// Rows are `n` apart in x and y. A row whose moments are not finite, or whose mean
+/// square is below 2^-80 (float) or 2^-900 (double), where the vector lanes lose digits, is
+/// left unwritten and its index stored in `extreme`; the count of such rows is returned.
+ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
+                              const double *sums, double eps, int centered, const float *w,
+                              const float *b, float *mean, float *rstd, int streaming,
+                              ptrdiff_t *extreme);
+ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
+                              const double *sums, double eps, int centered, const double *w,
+                              const double *b, double *mean, double *rstd, int streaming,
+                              ptrdiff_t *extreme);
 
 /// Whole layer norm (centered) or RMSNorm of `rows` short rows (n < 32), several rows per
-/// vector, with the statistics in T (a short row loses nothing to it).
-void lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps,
-                        int centered, const float *w, const float *b, float *mean,
-                        float *rstd, int streaming);
-void lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps,
-                        int centered, const double *w, const double *b, double *mean,
-                        double *rstd, int streaming);
+/// vector, with the statistics in T (a short row loses nothing to it). Rows the lanes
+/// cannot represent are reported in `extreme` as by lnk_finish_rows (they may have been
+/// written; the caller writes them again).
+ptrdiff_t lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                             int centered, const float *w, const float *b, float *mean,
+                             float *rstd, int streaming, ptrdiff_t *extreme);
+ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
+                             double eps, int centered, const double *w, const double *b,
+                             double *mean, double *rstd, int streaming, ptrdiff_t *extreme);
 
 /// Backward of one row. xhat = ((x - shift) - center) * rstd, g = dy * w (dy when w is
 /// NULL). Pass 1: a = sum(g), b = sum(g * xhat) in Double; dw[i] += dy[i] * xhat[i] and

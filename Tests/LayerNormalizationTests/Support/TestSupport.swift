@@ -48,7 +48,7 @@ extension Double: TestScalar {
 func expectClose(
   _ actual: [Double], _ expected: [Double], tolerance: Double, _ what: @autoclosure () -> String,
   sourceLocation: SourceLocation = #_sourceLocation
-) {
+) -> Double {
   guard actual.count == expected.count else {
     Issue.record("\(what()): count \(actual.count) != \(expected.count)", sourceLocation: sourceLocation)
     return .infinity
