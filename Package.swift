@@ -10,6 +10,7 @@ let package = Package(
   products: [
     .library(name: "LayerNormalization", targets: ["LayerNormalization"]),
     .executable(name: "layernorm-benchmark", targets: ["LayerNormBenchmark"]),
+    .executable(name: "layernorm-fuzz", targets: ["LayerNormFuzz"]),
   ],
   targets: [
     // MARK: - System libraries
@@ -41,11 +42,25 @@ let package = Package(
       dependencies: ["LayerNormalization"]
     ),
 
-    // MARK: - Tests
+    // MARK: - Test support, tests and the fuzzer (none of it reaches library users)
+
+    /// The float64 reference and the fuzz-case checker, shared by the tests and the fuzzer.
+    .target(
+      name: "_LayerNormTestSupport",
+      dependencies: ["LayerNormalization"]
+    ),
+
+    /// libFuzzer's driver, called from the fuzz target's main when built for fuzzing.
+    .target(name: "_LayerNormFuzzDriver"),
+
+    .executableTarget(
+      name: "LayerNormFuzz",
+      dependencies: ["_LayerNormTestSupport", "_LayerNormFuzzDriver"]
+    ),
 
     .testTarget(
       name: "LayerNormalizationTests",
-      dependencies: ["LayerNormalization"],
+      dependencies: ["LayerNormalization", "_LayerNormTestSupport"],
       resources: [.copy("Fixtures")]
     ),
   ]

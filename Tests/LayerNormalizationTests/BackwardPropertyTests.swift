@@ -1,6 +1,7 @@
 // Backward properties: finite differences, row sums, determinism across threads, training.
 
 import LayerNormalization
+import _LayerNormTestSupport
 import Testing
 
 /// A configuration for the finite-difference checks.

@@ -1,6 +1,7 @@
 // The edges: magnitudes near the limits of each type, subnormals, eps = 0, NaN parameters.
 
 import LayerNormalization
+import _LayerNormTestSupport
 import Testing
 
 @Suite("Extreme inputs")

@@ -1,6 +1,7 @@
 // Forward against the independent float64 reference, on many shapes and data.
 
 import LayerNormalization
+import _LayerNormTestSupport
 import Testing
 
 /// A random case: shape, how many trailing dims are normalized, the data's scale and offset.

@@ -122,9 +122,13 @@ func rowStatistics<Scalar: BLASScalar>(
       ? RowStatistics(shift: 0, center: 0, rstd: 1 / (squares / count + eps).squareRoot()) : nil
   }
   if let ordinary { return ordinary }
-  // The forward's careful path: the statistics in the row's own units.
+  // The forward's careful path, its mean in the row's own units as a rounded shift and
+  // the small remainder, so that x - shift stays exact.
   let extreme = extremeRowStatistics(x, count: n, kind: kind, eps: eps)
-  return RowStatistics(shift: kind == .layer ? Scalar(extreme.mean) : 0, center: 0, rstd: extreme.rstd)
+  guard kind == .layer else { return RowStatistics(shift: 0, center: 0, rstd: extreme.rstd) }
+  let shift = Scalar(extreme.roughMean / extreme.scale)
+  let remainder = (extreme.roughMean - Double(shift) * extreme.scale) + extreme.correction
+  return RowStatistics(shift: shift, center: Scalar(remainder / extreme.scale), rstd: extreme.rstd)
 }
 
 /// Pass 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`; `nil` when the

@@ -20,8 +20,11 @@ func momentsAreOrdinary<Scalar: BLASScalar>(
 struct ExtremeRowStatistics {
   /// `2^-e`, with `2^e` the magnitude of the row's largest element.
   var scale: Double
-  /// The mean of the scaled row (after the two-pass correction).
-  var scaledMean: Double
+  /// The mean of the scaled row, as the rounded first-pass mean and the correction the
+  /// second pass measured: applied one after the other, `(x * scale - rough) - correction`
+  /// keeps the digits that `rough + correction`, rounded, would lose.
+  var roughMean: Double
+  var correction: Double
   /// `1 / sqrt(var_scaled + eps * scale^2)`: the factor applied to `x * scale - mean`.
   var scaledFactor: Double
   /// The statistics in the row's own units.
@@ -30,7 +33,7 @@ struct ExtremeRowStatistics {
 
   /// The statistics of a row holding Inf or NaN: NaN throughout.
   static let notANumber = ExtremeRowStatistics(
-    scale: .nan, scaledMean: .nan, scaledFactor: .nan, mean: .nan, rstd: .nan)
+    scale: .nan, roughMean: .nan, correction: .nan, scaledFactor: .nan, mean: .nan, rstd: .nan)
 }
 
 /// The careful statistics of one row: its largest magnitude sets a power-of-two scale, the
@@ -55,23 +58,25 @@ func extremeRowStatistics<Scalar: BLASScalar>(
   let exponent = largest == 0 ? 0 : min(1000, max(-1000, -Int(largest.exponent)))
   let scale = Double(sign: .plus, exponent: exponent, significand: 1)
   let count = Double(n)
-  var scaledMean = 0.0
+  var roughMean = 0.0
+  var correction = 0.0
   var spread = 0.0
   switch kind {
   case .layer:
-    var sum = 0.0
-    for i in 0..<n { sum += Double(x[i]) * scale }
-    let rough = sum / count
-    var correction = 0.0
-    for i in 0..<n { correction += Double(x[i]) * scale - rough }
-    correction /= count
-    for i in 0..<n {
-      let d = (Double(x[i]) * scale - rough) - correction
-      spread += d * d
-    }
     // A constant row is its own mean exactly, so its output is exactly the bias.
-    scaledMean = constant ? Double(x[0]) * scale : rough + correction
-    if constant { spread = 0 }
+    if constant {
+      roughMean = Double(x[0]) * scale
+    } else {
+      var sum = 0.0
+      for i in 0..<n { sum += Double(x[i]) * scale }
+      roughMean = sum / count
+      for i in 0..<n { correction += Double(x[i]) * scale - roughMean }
+      correction /= count
+      for i in 0..<n {
+        let d = (Double(x[i]) * scale - roughMean) - correction
+        spread += d * d
+      }
+    }
   case .rms:
     for i in 0..<n {
       let v = Double(x[i]) * scale
@@ -86,12 +91,13 @@ func extremeRowStatistics<Scalar: BLASScalar>(
   let rstd =
     scaledEps.isFinite ? scaledFactor * scale : 1 / (variance / (scale * scale) + eps).squareRoot()
   return ExtremeRowStatistics(
-    scale: scale, scaledMean: scaledMean, scaledFactor: scaledFactor, mean: scaledMean / scale,
-    rstd: rstd)
+    scale: scale, roughMean: roughMean, correction: correction, scaledFactor: scaledFactor,
+    mean: (roughMean + correction) / scale, rstd: rstd)
 }
 
 /// Normalizes one row the careful way (see ``extremeRowStatistics(_:count:kind:eps:)``),
-/// every element computed in Double: `y = (x * scale - mean_s) * factor * weight + bias`.
+/// every element computed in Double:
+/// `y = ((x * scale - rough) - correction) * factor * weight + bias`.
 func normalizeExtremeRow<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count n: Int,
   kind: _NormalizationKind, eps: Double, weight: UnsafePointer<Scalar>?,
@@ -101,9 +107,8 @@ func normalizeExtremeRow<Scalar: BLASScalar>(
   let s = extremeRowStatistics(x, count: n, kind: kind, eps: eps)
   mean?.pointee = Scalar(s.mean)
   rstd?.pointee = Scalar(s.rstd)
-  let center = kind == .layer ? s.scaledMean : 0
   for i in 0..<n {
-    var value = (Double(x[i]) * s.scale - center) * s.scaledFactor
+    var value = ((Double(x[i]) * s.scale - s.roughMean) - s.correction) * s.scaledFactor
     if let weight { value *= Double(weight[i]) }
     if kind == .layer, let bias { value += Double(bias[i]) }
     y[i] = Scalar(value)
