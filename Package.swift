@@ -50,12 +50,9 @@ let package = Package(
       dependencies: ["LayerNormalization"]
     ),
 
-    /// libFuzzer's driver, called from the fuzz target's main when built for fuzzing.
-    .target(name: "_LayerNormFuzzDriver"),
-
     .executableTarget(
       name: "LayerNormFuzz",
-      dependencies: ["_LayerNormTestSupport", "_LayerNormFuzzDriver"]
+      dependencies: ["_LayerNormTestSupport"]
     ),
 
     .testTarget(

@@ -13,7 +13,7 @@ Scripts/install-dependencies.sh
 TIME=${1:-60}
 shift || true
 swift build -c release --product layernorm-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer -Xswiftc -sanitize=address -Xcc -DLIBFUZZER >&2
+  --sanitize=fuzzer --sanitize=address -Xswiftc -DLIBFUZZER >&2
 mkdir -p .build-fuzz/corpus .build-fuzz/crashes
 exec .build-fuzz/release/layernorm-fuzz .build-fuzz/corpus \
   Tests/LayerNormalizationTests/Fixtures/fuzz-corpus \

@@ -1,11 +1,9 @@
 // The fuzz target: decodes a normalization call from the fuzzer's bytes and checks it.
 //
-// Built with libFuzzer (Scripts/fuzz.sh passes -sanitize=fuzzer and -DLIBFUZZER), main hands
-// over to libFuzzer's driver, which calls LLVMFuzzerTestOneInput. Built plainly, the
-// executable replays files instead:
+// Built for fuzzing (Scripts/fuzz.sh: --sanitize=fuzzer and -DLIBFUZZER), libFuzzer's own
+// main drives LLVMFuzzerTestOneInput. Built plainly, the executable replays files instead:
 //   layernorm-fuzz FILE_OR_DIRECTORY...
 
-import _LayerNormFuzzDriver
 import _LayerNormTestSupport
 
 #if canImport(Glibc)
@@ -18,22 +16,18 @@ import _LayerNormTestSupport
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
   if let failure = FuzzCase(bytes: bytes).check() {
-    print("layernorm-fuzz: \(failure)")
+    var message = "layernorm-fuzz: \(failure)\n"
+    message.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     abort()
   }
   return 0
 }
 
-/// libFuzzer's driver when linked with it; otherwise replays the given files (or every file
-/// in the given folders) through the checks.
+#if !LIBFUZZER
+/// Replays the given files (or every file in the given folders) through the checks.
 @main
 struct FuzzMain {
   static func main() {
-    if lnf_fuzzer_linked() != 0 {
-      var argc = CommandLine.argc
-      var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-      exit(lnf_run_fuzzer(&argc, &argv))
-    }
     replay(Array(CommandLine.arguments.dropFirst()))
   }
 
@@ -78,3 +72,4 @@ struct FuzzMain {
     }
   }
 }
+#endif

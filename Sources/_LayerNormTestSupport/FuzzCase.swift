@@ -173,6 +173,13 @@ public struct FuzzCase: CustomStringConvertible {
       let expected = reference[i]
       let actual = output[i]
       let feature = i % features
+      let parameters = [w?[feature], b?[feature]].compactMap { $0 }
+      if !parameters.allSatisfy(\.isFinite) {
+        // A non-finite weight or bias makes its feature non-finite (NaN or ±Inf, as IEEE
+        // arithmetic in Scalar gives: a product that underflows to 0 meets Inf as NaN).
+        if actual.isFinite { return "[\(i)] = \(actual) beside a non-finite parameter: \(self)" }
+        continue
+      }
       if expected.isNaN {
         // NaN exactly where the reference is NaN (a non-finite row, or NaN parameters).
         if !actual.isNaN { return "[\(i)] = \(actual), expected NaN: \(self)" }

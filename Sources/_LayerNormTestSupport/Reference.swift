@@ -35,7 +35,7 @@ public func referenceLayerNorm(
     let correction = compensatedSum(values.map { $0 - roughMean }) / Double(features)
     let deviations = values.map { ($0 - roughMean) - correction }
     let variance = compensatedSum(deviations.map { $0 * $0 }) / Double(features)
-    let factor = 1 / (variance + eps * scale * scale).squareRoot()
+    let factor = scaledFactor(variance: variance, eps: eps, scale: scale)
     for i in 0..<features {
       y[row * features + i] = deviations[i] * factor * (weight?[i] ?? 1) + (bias?[i] ?? 0)
     }
@@ -55,7 +55,7 @@ public func referenceRMSNorm(
   for row in 0..<rows {
     let (values, scale) = scaledRow(x[row * features..<(row + 1) * features])
     let meanSquare = compensatedSum(values.map { $0 * $0 }) / Double(features)
-    let factor = 1 / (meanSquare + eps * scale * scale).squareRoot()
+    let factor = scaledFactor(variance: meanSquare, eps: eps, scale: scale)
     for i in 0..<features {
       y[row * features + i] = values[i] * factor * (weight?[i] ?? 1)
     }
@@ -72,4 +72,11 @@ func scaledRow(_ row: ArraySlice<Double>) -> (values: [Double], scale: Double) {
   let exponent = largest == 0 ? 0 : min(1000, max(-1000, -Int(largest.exponent)))
   let scale = Double(sign: .plus, exponent: exponent, significand: 1)
   return (row.map { $0 * scale }, scale)
+}
+
+/// `1 / sqrt(variance + eps * scale^2)`, except that a zero variance with eps > 0 keeps the
+/// finite `1 / (sqrt(eps) * scale)` even where `eps * scale^2` underflows to zero.
+func scaledFactor(variance: Double, eps: Double, scale: Double) -> Double {
+  if variance == 0 && eps > 0 { return min(1 / eps.squareRoot() / scale, .greatestFiniteMagnitude) }
+  return 1 / (variance + eps * scale * scale).squareRoot()
 }

@@ -87,7 +87,12 @@ func extremeRowStatistics<Scalar: BLASScalar>(
   // eps in scaled units; it overflows only for tiny rows, where it dominates the variance:
   // the factor on the scaled row is then 0 and rstd is 1 / sqrt(eps) to within rounding.
   let scaledEps = eps * scale * scale
-  let scaledFactor = 1 / (variance + scaledEps).squareRoot()
+  // A constant row (variance 0) with eps > 0 has rstd = 1/sqrt(eps) however small eps *
+  // scale^2 underflows; its deviations are exactly 0, so any finite factor gives the bias.
+  let scaledFactor =
+    variance == 0 && eps > 0
+    ? min(1 / eps.squareRoot() / scale, .greatestFiniteMagnitude)
+    : 1 / (variance + scaledEps).squareRoot()
   let rstd =
     scaledEps.isFinite ? scaledFactor * scale : 1 / (variance / (scale * scale) + eps).squareRoot()
   return ExtremeRowStatistics(
