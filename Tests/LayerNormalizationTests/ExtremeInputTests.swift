@@ -126,4 +126,28 @@ struct ExtremeInputTests {
     #expect(y.scalars[2 * features..<3 * features].allSatisfy { $0.isNaN } && mean.scalars[2].isNaN && rstd.scalars[2].isNaN)
     #expect(y.scalars[3 * features..<4 * features].allSatisfy { $0 == 0 } && mean.scalars[3] == 7)
   }
+
+  @Test("Backward: a non-finite row gives NaN input gradients there, other rows unchanged", arguments: [1, 2, 4])
+  func nonFiniteRowBackward(_ threads: Int) throws {
+    let features = 24
+    let clean: [Float] = pattern(6 * features, seed: 6).converted(to: Float.self)
+    let dy = try ShapedArray(shape: [6, features], scalars: pattern(6 * features, seed: 7).converted(to: Float.self))
+    var norm = try LayerNorm<Float>(normalizedShape: [features])
+    norm.maximumThreadCount = threads
+    let base = try norm.backward(dy, input: ShapedArray(shape: [6, features], scalars: clean))
+    for poison: Float in [.nan, .infinity, -.infinity] {
+      var x = clean
+      x[4 * features + 3] = poison
+      let g = try norm.backward(dy, input: ShapedArray(shape: [6, features], scalars: x))
+      for row in 0..<6 {
+        let slice = Array(g.input!.scalars[row * features..<(row + 1) * features])
+        if row == 4 {
+          #expect(slice.allSatisfy { $0.isNaN }, "\(poison) row 4")
+        } else {
+          #expect(sameBits(slice, Array(base.input!.scalars[row * features..<(row + 1) * features])), "\(poison) row \(row)")
+        }
+      }
+      #expect(g.weight!.allSatisfy { $0.isNaN } && g.bias!.allSatisfy { !$0.isNaN }, "dweight NaN, dbias finite")
+    }
+  }
 }

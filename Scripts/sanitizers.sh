@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the test suite under AddressSanitizer and under ThreadSanitizer (each in its own
+# build folder), on the AVX2 kernels and on the portable loops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+Scripts/install-dependencies.sh
+for sanitizer in address thread; do
+  echo "== swift test --sanitize=$sanitizer"
+  swift test --sanitize="$sanitizer" --scratch-path ".build-$sanitizer" "$@"
+  echo "== swift test --sanitize=$sanitizer (portable loops)"
+  LAYERNORMALIZATION_PORTABLE=1 swift test --sanitize="$sanitizer" --scratch-path ".build-$sanitizer" --skip-build "$@"
+done
