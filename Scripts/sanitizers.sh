@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-dependencies.sh
+export LSAN_OPTIONS="suppressions=$PWD/Scripts/lsan-suppressions.txt"
 for sanitizer in address thread; do
   echo "== swift test --sanitize=$sanitizer"
   swift test --sanitize="$sanitizer" --scratch-path ".build-$sanitizer" "$@"
