@@ -252,11 +252,68 @@ static LNK_TARGET int LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, d
   return extreme_lanes;
 }
 
-ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, double eps,
-                                   int centered, const T *w, const T *b, T *mean, T *rstd,
-                                   int streaming, ptrdiff_t *extreme) {
+// Rows of exactly LANES elements (8 floats, 4 doubles): each row is one vector, and a group
+// of LANES rows stays in registers from load to store. The same arithmetic, in the same
+// order, as lnk_short_group for such rows.
+static LNK_TARGET int LNK_NAME(lnk_vector_rows_group)(const T *x, T *y, double eps,
+                                                      int centered, VEC w, VEC b, int has_w,
+                                                      int has_b, T *mean, T *rstd,
+                                                      int streaming) {
+  VEC rows[LANES];
+  for (int j = 0; j < LANES; j++) rows[j] = VLOAD(x + j * LANES);
+  const VEC count = VSET1((T)LANES);
+  const VEC zero = VZERO();
+  VEC shift = zero, center = zero, scale, sums = zero, squares;
+  VEC d[LANES];
+  if (centered) {
+    shift = VDIV(VHSUM_ROWS(rows), count);
+    for (int j = 0; j < LANES; j++) d[j] = VSUB(rows[j], VLANE(shift, j));
+    VEC dd[LANES];
+    for (int j = 0; j < LANES; j++) dd[j] = VMUL(d[j], d[j]);
+    sums = VHSUM_ROWS(d);
+    squares = VHSUM_ROWS(dd);
+    center = VDIV(sums, count);
+    VEC variance = VSUB(VDIV(squares, count), VMUL(center, center));
+    variance = VMAX(zero, variance);  // NaN stays NaN: maxps returns its second operand
+    scale = VDIV(VSET1(1), VSQRT(VADD(variance, VSET1((T)eps))));
+    if (mean) VSTORE(mean, VADD(shift, center));
+  } else {
+    VEC dd[LANES];
+    for (int j = 0; j < LANES; j++) {
+      d[j] = rows[j];
+      dd[j] = VMUL(rows[j], rows[j]);
+    }
+    squares = VHSUM_ROWS(dd);
+    scale = VDIV(VSET1(1), VSQRT(VADD(VDIV(squares, count), VSET1((T)eps))));
+  }
+  if (rstd) VSTORE(rstd, scale);
+  for (int j = 0; j < LANES; j++) {
+    VEC v = VMUL(VSUB(d[j], VLANE(center, j)), VLANE(scale, j));
+    if (has_w) v = VMUL(v, w);  // skipped, not multiplied by 1 or added 0: -0 stays -0
+    if (has_b) v = VADD(v, b);
+    if (streaming) VSTREAM(y + j * LANES, v);
+    else VSTORE(y + j * LANES, v);
+  }
+  T lane_sums[LANES], lane_squares[LANES];
+  VSTORE(lane_sums, sums);
+  VSTORE(lane_squares, squares);
+  int extreme_lanes = 0;
+  for (int j = 0; j < LANES; j++) {
+    if (!LNK_NAME(lnk_ordinary)((double)lane_sums[j], (double)lane_squares[j], LANES)) extreme_lanes |= 1 << j;
+  }
+  return extreme_lanes;
+}
+
+static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrdiff_t rows,
+                                                          ptrdiff_t n, double eps, int centered,
+                                                          const T *w, const T *b, T *mean,
+                                                          T *rstd, int streaming,
+                                                          ptrdiff_t *extreme) {
   ptrdiff_t r = 0, extremes = 0;
   const ptrdiff_t group_bytes = LANES * n * (ptrdiff_t)sizeof(T);
+  const VEC ones = VSET1(1), zeros = VZERO();
+  const VEC wv = n == LANES && w ? VLOAD(w) : ones;
+  const VEC bv = n == LANES && b && centered ? VLOAD(b) : zeros;
   for (; r + LANES <= rows; r += LANES) {
     // Ask for the group 4 ahead: the short loads of a group do not train the prefetcher
     // well enough on their own.
@@ -264,9 +321,15 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
       const char *ahead = (const char *)(x + (r + 4 * LANES) * n);
       for (ptrdiff_t k = 0; k < group_bytes; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
     }
-    const int lanes = LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
-                                                mean ? mean + r : NULL, rstd ? rstd + r : NULL,
-                                                streaming);
+    const int lanes =
+        n == LANES
+            ? LNK_NAME(lnk_vector_rows_group)(x + r * n, y + r * n, eps, centered, wv, bv,
+                                              w != NULL, b != NULL && centered,
+                                              mean ? mean + r : NULL, rstd ? rstd + r : NULL,
+                                              streaming)
+            : LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
+                                        mean ? mean + r : NULL, rstd ? rstd + r : NULL,
+                                        streaming);
     for (int j = 0; lanes && j < LANES; j++) {
       if (lanes & (1 << j)) extreme[extremes++] = r + j;
     }
@@ -287,6 +350,13 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
     }
   }
   return extremes;
+}
+
+ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, double eps,
+                                   int centered, const T *w, const T *b, T *mean, T *rstd,
+                                   int streaming, ptrdiff_t *extreme) {
+  return LNK_NAME(lnk_short_rows_avx2)(x, y, rows, n, eps, centered, w, b, mean, rstd,
+                                       streaming, extreme);
 }
 
 static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, T *dx,
@@ -368,6 +438,7 @@ void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T s
 #undef VMAX
 #undef VIMASK
 #undef VHSUM_ROWS
+#undef VLANE
 #undef VMASKSUB
 #undef LNK_MAX_VECTORS
 #undef VTAILMASK

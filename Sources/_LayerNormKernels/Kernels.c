@@ -65,6 +65,7 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VMASKSTORE(p, m, v) _mm256_maskstore_ps((p), (m), (v))
 #define VMASKSUB(a, b, m) _mm256_and_ps(_mm256_sub_ps((a), (b)), _mm256_castsi256_ps(m))
 #define VHSUM_ROWS lnk_hsum_rows_f32
+#define VLANE(v, j) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(j))
 #define LNK_TINY_SQUARES 0x1p-80
 #include "KernelTemplate.h"
 
@@ -91,6 +92,8 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VMASKSTORE(p, m, v) _mm256_maskstore_pd((p), (m), (v))
 #define VMASKSUB(a, b, m) _mm256_and_pd(_mm256_sub_pd((a), (b)), _mm256_castsi256_pd(m))
 #define VHSUM_ROWS lnk_hsum_rows_f64
+#define VLANE(v, j) _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), \
+    _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
 #define LNK_TINY_SQUARES 0x1p-900
 #include "KernelTemplate.h"
 
