@@ -35,22 +35,6 @@ where Self.RawSignificand: FixedWidthInteger {
   static func _blasAxpy(
     _ alpha: Self, _ x: UnsafePointer<Self>, _ y: UnsafeMutablePointer<Self>, count: Int)
 
-  /// `x[i] *= alpha` for `i` in `0..<count` (BLAS `scal`).
-  ///
-  /// - Parameters:
-  ///   - alpha: the scale.
-  ///   - x: `count` contiguous elements, updated in place.
-  ///   - count: the number of elements, at least 0.
-  static func _blasScale(_ alpha: Self, _ x: UnsafeMutablePointer<Self>, count: Int)
-
-  /// The Euclidean norm `sqrt(sum(x[i]^2))`, computed by BLAS `nrm2` so that it neither
-  /// overflows nor underflows for finite input.
-  ///
-  /// - Parameters:
-  ///   - x: `count` contiguous elements.
-  ///   - count: the number of elements, at least 0.
-  static func _blasNorm2(_ x: UnsafePointer<Self>, count: Int) -> Self
-
   /// `(sum(x[i] - shift), sum((x[i] - shift)^2))` for `i` in `0..<count`, in `Double`.
   ///
   /// - Parameters:

@@ -20,6 +20,7 @@ extension Double: BLASScalar {
     return total
   }
 
+  /// BLAS `axpy` (see ``BLASScalar/_blasAxpy(_:_:_:count:)``).
   @inline(__always)
   public static func _blasAxpy(
     _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>, count: Int
@@ -27,16 +28,7 @@ extension Double: BLASScalar {
     cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
   }
 
-  @inline(__always)
-  public static func _blasScale(_ alpha: Double, _ x: UnsafeMutablePointer<Double>, count: Int) {
-    cblas_dscal(blasint(count), alpha, x, 1)
-  }
-
-  @inline(__always)
-  public static func _blasNorm2(_ x: UnsafePointer<Double>, count: Int) -> Double {
-    cblas_dnrm2(blasint(count), x, 1)
-  }
-
+  /// The AVX2 kernel `lnk_moments` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _shiftedMoments(_ x: UnsafePointer<Double>, shift: Double, count: Int)
     -> (sum: Double, squares: Double)
@@ -48,6 +40,7 @@ extension Double: BLASScalar {
     return (sum, squares)
   }
 
+  /// The AVX2 kernel `lnk_normalize` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _normalize(
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
@@ -62,6 +55,7 @@ extension Double: BLASScalar {
     lnk_normalize_f64(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
   }
 
+  /// The AVX2 kernel `lnk_add` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _add(
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>,
@@ -71,6 +65,7 @@ extension Double: BLASScalar {
     lnk_add_f64(a, b, y, count)
   }
 
+  /// The AVX2 kernel `lnk_finish_rows` where the CPU has it, else the portable loops.
   @inline(__always)
   public static func _finishRows(
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
@@ -89,6 +84,7 @@ extension Double: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
+  /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.
   @inline(__always)
   public static func _shortRows(
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
@@ -107,6 +103,7 @@ extension Double: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
+  /// The AVX2 kernel `lnk_backward_row` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _backwardRow(
     outputGradient dy: UnsafePointer<Double>, input x: UnsafePointer<Double>,

@@ -24,6 +24,7 @@ extension Float: BLASScalar {
     return total
   }
 
+  /// BLAS `axpy` (see ``BLASScalar/_blasAxpy(_:_:_:count:)``).
   @inline(__always)
   public static func _blasAxpy(
     _ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int
@@ -31,16 +32,7 @@ extension Float: BLASScalar {
     cblas_saxpy(blasint(count), alpha, x, 1, y, 1)
   }
 
-  @inline(__always)
-  public static func _blasScale(_ alpha: Float, _ x: UnsafeMutablePointer<Float>, count: Int) {
-    cblas_sscal(blasint(count), alpha, x, 1)
-  }
-
-  @inline(__always)
-  public static func _blasNorm2(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    cblas_snrm2(blasint(count), x, 1)
-  }
-
+  /// The AVX2 kernel `lnk_moments` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _shiftedMoments(_ x: UnsafePointer<Float>, shift: Float, count: Int)
     -> (sum: Double, squares: Double)
@@ -52,6 +44,7 @@ extension Float: BLASScalar {
     return (sum, squares)
   }
 
+  /// The AVX2 kernel `lnk_normalize` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _normalize(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
@@ -66,6 +59,7 @@ extension Float: BLASScalar {
     lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
   }
 
+  /// The AVX2 kernel `lnk_add` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _add(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
@@ -75,6 +69,7 @@ extension Float: BLASScalar {
     lnk_add_f32(a, b, y, count)
   }
 
+  /// The AVX2 kernel `lnk_finish_rows` where the CPU has it, else the portable loops.
   @inline(__always)
   public static func _finishRows(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, count: Int,
@@ -93,6 +88,7 @@ extension Float: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
+  /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.
   @inline(__always)
   public static func _shortRows(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, count: Int,
@@ -111,6 +107,7 @@ extension Float: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
+  /// The AVX2 kernel `lnk_backward_row` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _backwardRow(
     outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
