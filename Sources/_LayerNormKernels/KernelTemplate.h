@@ -315,10 +315,10 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
   const VEC wv = n == LANES && w ? VLOAD(w) : ones;
   const VEC bv = n == LANES && b && centered ? VLOAD(b) : zeros;
   for (; r + LANES <= rows; r += LANES) {
-    // Ask for the group 4 ahead: the short loads of a group do not train the prefetcher
-    // well enough on their own.
-    if (r + 5 * LANES <= rows) {
-      const char *ahead = (const char *)(x + (r + 4 * LANES) * n);
+    // Ask for the group 16 ahead (about one DRAM latency at this bandwidth): the short
+    // loads of a group do not keep the prefetcher far enough ahead on their own.
+    if (r + 17 * LANES <= rows) {
+      const char *ahead = (const char *)(x + (r + 16 * LANES) * n);
       for (ptrdiff_t k = 0; k < group_bytes; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
     }
     const int lanes =
