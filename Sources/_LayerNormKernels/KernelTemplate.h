@@ -362,7 +362,7 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
 static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, T *dx,
                                                        ptrdiff_t n, T shift, T center, T rstd,
                                                        int centered, const T *w, T *dw,
-                                                       T *db) {
+                                                       T *db, int streaming) {
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   double a = 0, bsum = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -399,7 +399,9 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
     const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
     const VEC d = VLOAD(dy + i);
     const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
-    VSTORE(dx + i, VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb))));
+    const VEC v = VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb)));
+    if (streaming) VSTREAM(dx + i, v);
+    else VSTORE(dx + i, v);
   }
   for (; i < n; i++) {
     const T xh = ((x[i] - shift) - center) * rstd;
@@ -409,8 +411,10 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
 }
 
 void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T shift,
-                                T center, T rstd, int centered, const T *w, T *dw, T *db) {
-  LNK_NAME(lnk_backward_row_avx2)(dy, x, dx, n, shift, center, rstd, centered, w, dw, db);
+                                T center, T rstd, int centered, const T *w, T *dw, T *db,
+                                int streaming) {
+  LNK_NAME(lnk_backward_row_avx2)(dy, x, dx, n, shift, center, rstd, centered, w, dw, db,
+                                  streaming);
 }
 
 #undef LNK_ONE

@@ -43,6 +43,10 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
     biasPartials.deallocate()
   }
   let partials = SendableBox((weightPartials, biasPartials))
+  let streaming =
+    p.inputGradient.map {
+      shouldStream($0, rows: p.rows, rowBytes: n * MemoryLayout<Scalar>.size)
+    } ?? false
   forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
     blockRange in
     let (weightPartials, biasPartials) = partials.value
@@ -52,9 +56,10 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
       dw?.initialize(repeating: 0, count: n)
       db?.initialize(repeating: 0, count: n)
       for row in block * blockRows..<min(p.rows, (block + 1) * blockRows) {
-        backwardRow(p, row: row, weightPartial: dw, biasPartial: db)
+        backwardRow(p, row: row, weightPartial: dw, biasPartial: db, streaming: streaming)
       }
     }
+    if streaming { orderStreamingStores() }
   }
   if let dweight = p.weightGradient { addBlocks(weightPartials, blocks: blocks, count: n, into: dweight) }
   if let dbias = p.biasGradient { addBlocks(biasPartials, blocks: blocks, count: n, into: dbias) }
@@ -64,7 +69,8 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
 @inline(__always)
 func backwardRow<Scalar: BLASScalar>(
   _ p: BackwardProblem<Scalar>, row: Int,
-  weightPartial: UnsafeMutablePointer<Scalar>?, biasPartial: UnsafeMutablePointer<Scalar>?
+  weightPartial: UnsafeMutablePointer<Scalar>?, biasPartial: UnsafeMutablePointer<Scalar>?,
+  streaming: Bool
 ) {
   let n = p.features
   let x = p.input + row * n
@@ -77,7 +83,8 @@ func backwardRow<Scalar: BLASScalar>(
   Scalar._backwardRow(
     outputGradient: p.outputGradient + row * n, input: x, inputGradient: p.inputGradient.map { $0 + row * n },
     count: n, shift: statistics.shift, center: statistics.center, rstd: Scalar(statistics.rstd),
-    kind: p.kind, weight: p.weight, weightPartial: weightPartial, biasPartial: biasPartial)
+    kind: p.kind, weight: p.weight, weightPartial: weightPartial, biasPartial: biasPartial,
+    streaming: streaming)
 }
 
 /// `out[j] = sum over blocks of partials[block * count + j]`, added in `Double` in block order.

@@ -80,12 +80,14 @@ where Self.RawSignificand: FixedWidthInteger {
   /// The backward pass over one row: with `xhat = ((x - shift) - center) * rstd` and
   /// `g = dy * weight`, accumulates `weightPartial += dy * xhat` and `biasPartial += dy`
   /// where given, and writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))`
-  /// (LayerNorm; RMSNorm drops `mean(g)`) where given. `dx` may alias `dy` or `x`.
+  /// (LayerNorm; RMSNorm drops `mean(g)`) where given. `dx` may alias `dy` or `x`;
+  /// `streaming` writes it past the caches, as in ``_normalize``.
   static func _backwardRow(
     outputGradient dy: UnsafePointer<Self>, input x: UnsafePointer<Self>,
     inputGradient dx: UnsafeMutablePointer<Self>?, count: Int, shift: Self, center: Self,
     rstd: Self, kind: _NormalizationKind, weight: UnsafePointer<Self>?,
-    weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?)
+    weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?,
+    streaming: Bool)
 
   /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`.
   static func _add(

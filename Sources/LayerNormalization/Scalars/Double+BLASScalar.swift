@@ -109,7 +109,8 @@ extension Double: BLASScalar {
     outputGradient dy: UnsafePointer<Double>, input x: UnsafePointer<Double>,
     inputGradient dx: UnsafeMutablePointer<Double>?, count: Int, shift: Double, center: Double,
     rstd: Double, kind: _NormalizationKind, weight: UnsafePointer<Double>?,
-    weightPartial: UnsafeMutablePointer<Double>?, biasPartial: UnsafeMutablePointer<Double>?
+    weightPartial: UnsafeMutablePointer<Double>?, biasPartial: UnsafeMutablePointer<Double>?,
+    streaming: Bool
   ) {
     guard hasVectorKernels else {
       return backwardRow(
@@ -119,6 +120,6 @@ extension Double: BLASScalar {
     }
     lnk_backward_row_f64(
       dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
-      biasPartial)
+      biasPartial, streaming ? 1 : 0)
   }
 }

@@ -113,7 +113,8 @@ extension Float: BLASScalar {
     outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
     inputGradient dx: UnsafeMutablePointer<Float>?, count: Int, shift: Float, center: Float,
     rstd: Float, kind: _NormalizationKind, weight: UnsafePointer<Float>?,
-    weightPartial: UnsafeMutablePointer<Float>?, biasPartial: UnsafeMutablePointer<Float>?
+    weightPartial: UnsafeMutablePointer<Float>?, biasPartial: UnsafeMutablePointer<Float>?,
+    streaming: Bool
   ) {
     guard hasVectorKernels else {
       return backwardRow(
@@ -123,6 +124,6 @@ extension Float: BLASScalar {
     }
     lnk_backward_row_f32(
       dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
-      biasPartial)
+      biasPartial, streaming ? 1 : 0)
   }
 }

@@ -62,13 +62,14 @@ ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff
 /// NULL). Pass 1: a = sum(g), b = sum(g * xhat) in Double; dw[i] += dy[i] * xhat[i] and
 /// db[i] += dy[i] where those are not NULL. Pass 2, when dx is not NULL:
 /// dx = rstd * ((g - a / n) - xhat * b / n) (centered, LayerNorm) or
-/// dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x.
+/// dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x. `streaming` writes dx
+/// with non-temporal stores (as lnk_normalize).
 void lnk_backward_row_f32(const float *dy, const float *x, float *dx, ptrdiff_t n, float shift,
                           float center, float rstd, int centered, const float *w, float *dw,
-                          float *db);
+                          float *db, int streaming);
 void lnk_backward_row_f64(const double *dy, const double *x, double *dx, ptrdiff_t n,
                           double shift, double center, double rstd, int centered,
-                          const double *w, double *dw, double *db);
+                          const double *w, double *dw, double *db, int streaming);
 
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
