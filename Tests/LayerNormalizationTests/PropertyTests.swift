@@ -201,6 +201,16 @@ struct LargeOutputTests {
       let one = try norm(ShapedArray(shape: [1, 1024], scalars: Array(x[row * 1024..<(row + 1) * 1024])))
       #expect(sameBits(one.scalars, Array(whole.scalars[row * 1024..<(row + 1) * 1024])), "row \(row)")
     }
+    // The backward writes dx past the caches too; each row's dx depends on that row only.
+    let dy: [Float] = generator.values(shape[0] * shape[1], as: Float.self).converted(to: Float.self)
+    let gradients = try norm.backward(ShapedArray(shape: shape, scalars: dy), input: ShapedArray(shape: shape, scalars: x))
+    for row in stride(from: 0, to: 4096, by: 211) {
+      let range = row * 1024..<(row + 1) * 1024
+      let one = try norm.backward(
+        ShapedArray(shape: [1, 1024], scalars: Array(dy[range])), input: ShapedArray(shape: [1, 1024], scalars: Array(x[range])),
+        request: .input)
+      #expect(sameBits(one.input!.scalars, Array(gradients.input!.scalars[range])), "dx row \(row)")
+    }
     // And the short-row kernel: 1M x 8 Float is 32 MiB.
     let short = try LayerNorm<Float>(normalizedShape: [8])
     let xs: [Float] = generator.values(1 << 22, as: Float.self).converted(to: Float.self)
