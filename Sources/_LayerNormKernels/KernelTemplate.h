@@ -410,6 +410,90 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
   }
 }
 
+// Backward of LANES rows of exactly LANES elements, in registers. `valid` rows (the first
+// ones) add into dw/db, in row order, as the row kernel would; the row sums use the
+// horizontal-add tree, the same for every row whether its group is full or padded.
+static LNK_TARGET void LNK_NAME(lnk_backward_vector_group)(
+    const T *dy, const T *x, T *dx, const T *shift, const T *center, const T *rstd,
+    int centered, const T *w, T *dw, T *db, int valid, int streaming) {
+  VEC xh[LANES], g[LANES], d[LANES], gx[LANES], r[LANES];
+  const VEC wv = w ? VLOAD(w) : VSET1(1);
+  for (int j = 0; j < LANES; j++) {
+    r[j] = VSET1(rstd[j]);
+    xh[j] = VMUL(VSUB(VSUB(VLOAD(x + j * LANES), VSET1(shift[j])), VSET1(center[j])), r[j]);
+    d[j] = VLOAD(dy + j * LANES);
+    g[j] = w ? VMUL(d[j], wv) : d[j];
+    gx[j] = VMUL(g[j], xh[j]);
+  }
+  const VEC count = VSET1((T)LANES);
+  const VEC a = centered ? VDIV(VHSUM_ROWS(g), count) : VZERO();
+  const VEC b = VDIV(VHSUM_ROWS(gx), count);
+  if (dw) {
+    VEC acc = VLOAD(dw);
+    for (int j = 0; j < valid; j++) acc = VFMA(d[j], xh[j], acc);
+    VSTORE(dw, acc);
+  }
+  if (db) {
+    VEC acc = VLOAD(db);
+    for (int j = 0; j < valid; j++) acc = VADD(acc, d[j]);
+    VSTORE(db, acc);
+  }
+  if (!dx) return;
+  for (int j = 0; j < LANES; j++) {
+    const VEC v = VMUL(r[j], VSUB(VSUB(g[j], VLANE(a, j)), VMUL(xh[j], VLANE(b, j))));
+    if (streaming) VSTREAM(dx + j * LANES, v);
+    else VSTORE(dx + j * LANES, v);
+  }
+}
+
+static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
+    const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
+  if (n != LANES) {
+    for (ptrdiff_t r = 0; r < rows; r++) {
+      LNK_NAME(lnk_backward_row_avx2)(dy + r * n, x + r * n, dx ? dx + r * n : NULL, n,
+                                      shift[r], center[r], rstd[r], centered, w, dw, db,
+                                      streaming);
+    }
+    return;
+  }
+  ptrdiff_t r = 0;
+  for (; r + LANES <= rows; r += LANES) {
+    LNK_NAME(lnk_backward_vector_group)(dy + r * n, x + r * n, dx ? dx + r * n : NULL,
+                                        shift + r, center + r, rstd + r, centered, w, dw, db,
+                                        LANES, streaming);
+  }
+  if (r < rows) {
+    // The last rows in a group padded with copies of its first row; only they add into
+    // dw and db, and only their dx is copied out.
+    T ydy[LANES * LANES], yx[LANES * LANES], ydx[LANES * LANES];
+    T ys[LANES], yc[LANES], yr[LANES];
+    const ptrdiff_t left = rows - r;
+    for (ptrdiff_t j = 0; j < LANES; j++) {
+      const ptrdiff_t source = r + (j < left ? j : 0);
+      for (ptrdiff_t i = 0; i < LANES; i++) {
+        ydy[j * LANES + i] = dy[source * n + i];
+        yx[j * LANES + i] = x[source * n + i];
+      }
+      ys[j] = shift[source];
+      yc[j] = center[source];
+      yr[j] = rstd[source];
+    }
+    LNK_NAME(lnk_backward_vector_group)(ydy, yx, ydx, ys, yc, yr, centered, w, dw, db,
+                                        (int)left, 0);
+    if (dx) {
+      for (ptrdiff_t k = 0; k < left * n; k++) dx[r * n + k] = ydx[k];
+    }
+  }
+}
+
+void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n,
+                                 const T *shift, const T *center, const T *rstd, int centered,
+                                 const T *w, T *dw, T *db, int streaming) {
+  LNK_NAME(lnk_backward_rows_avx2)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                   db, streaming);
+}
+
 void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T shift,
                                 T center, T rstd, int centered, const T *w, T *dw, T *db,
                                 int streaming) {

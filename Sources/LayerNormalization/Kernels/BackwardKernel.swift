@@ -50,13 +50,28 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
     blockRange in
     let (weightPartials, biasPartials) = partials.value
-    for block in blockRange {
-      let dw = p.weightGradient == nil ? nil : weightPartials + block * n
-      let db = p.biasGradient == nil ? nil : biasPartials + block * n
-      dw?.initialize(repeating: 0, count: n)
-      db?.initialize(repeating: 0, count: n)
-      for row in block * blockRows..<min(p.rows, (block + 1) * blockRows) {
-        backwardRow(p, row: row, weightPartial: dw, biasPartial: db, streaming: streaming)
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * blockRows) { statistics in
+      let shift = statistics.baseAddress!
+      let center = shift + blockRows
+      let rstd = center + blockRows
+      for block in blockRange {
+        let dw = p.weightGradient == nil ? nil : weightPartials + block * n
+        let db = p.biasGradient == nil ? nil : biasPartials + block * n
+        dw?.initialize(repeating: 0, count: n)
+        db?.initialize(repeating: 0, count: n)
+        let first = block * blockRows
+        let count = min(p.rows, first + blockRows) - first
+        for k in 0..<count {
+          let s = rowStatistics(p, row: first + k)
+          shift[k] = s.shift
+          center[k] = s.center
+          rstd[k] = Scalar(s.rstd)
+        }
+        Scalar._backwardRows(
+          outputGradient: p.outputGradient + first * n, input: p.input + first * n,
+          inputGradient: p.inputGradient.map { $0 + first * n }, rows: count, count: n,
+          shift: shift, center: center, rstd: rstd, kind: p.kind, weight: p.weight,
+          weightPartial: dw, biasPartial: db, streaming: streaming)
       }
     }
     if streaming { orderStreamingStores() }
@@ -65,26 +80,16 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   if let dbias = p.biasGradient { addBlocks(biasPartials, blocks: blocks, count: n, into: dbias) }
 }
 
-/// One row of the backward pass.
+/// The statistics the backward uses for one row: the forward's saved ones, or computed
+/// again exactly as the forward computes them.
 @inline(__always)
-func backwardRow<Scalar: BLASScalar>(
-  _ p: BackwardProblem<Scalar>, row: Int,
-  weightPartial: UnsafeMutablePointer<Scalar>?, biasPartial: UnsafeMutablePointer<Scalar>?,
-  streaming: Bool
-) {
-  let n = p.features
-  let x = p.input + row * n
-  let statistics: RowStatistics<Scalar>
+func rowStatistics<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, row: Int)
+  -> RowStatistics<Scalar>
+{
   if let rstd = p.rstd {
-    statistics = RowStatistics(shift: p.mean?[row] ?? 0, center: 0, rstd: Double(rstd[row]))
-  } else {
-    statistics = rowStatistics(x, count: n, kind: p.kind, eps: p.eps, ones: p.ones)
+    return RowStatistics(shift: p.mean?[row] ?? 0, center: 0, rstd: Double(rstd[row]))
   }
-  Scalar._backwardRow(
-    outputGradient: p.outputGradient + row * n, input: x, inputGradient: p.inputGradient.map { $0 + row * n },
-    count: n, shift: statistics.shift, center: statistics.center, rstd: Scalar(statistics.rstd),
-    kind: p.kind, weight: p.weight, weightPartial: weightPartial, biasPartial: biasPartial,
-    streaming: streaming)
+  return rowStatistics(p.input + row * p.features, count: p.features, kind: p.kind, eps: p.eps, ones: p.ones)
 }
 
 /// `out[j] = sum over blocks of partials[block * count + j]`, added in `Double` in block order.

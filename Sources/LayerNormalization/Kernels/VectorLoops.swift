@@ -124,9 +124,9 @@ func add<Scalar: BLASScalar>(
   for i in vectorEnd..<n { y[i] = a[i] + b[i] }
 }
 
-/// One row of the backward pass (see ``BLASScalar/_backwardRow(outputGradient:input:inputGradient:count:shift:center:rstd:kind:weight:weightPartial:biasPartial:)``),
+/// One row of the backward pass (see ``BLASScalar/_backwardRows(outputGradient:input:inputGradient:rows:count:shift:center:rstd:kind:weight:weightPartial:biasPartial:streaming:)``),
 /// in portable Swift: the sums in `Scalar` lanes flushed to `Double` every
-/// ``laneFlushLength`` elements, as the C kernel does.
+/// ``laneFlushLength`` elements, as the C row kernel does.
 @inline(__always)
 func backwardRow<Scalar: BLASScalar>(
   outputGradient dy: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>,

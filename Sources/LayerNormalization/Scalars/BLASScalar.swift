@@ -77,15 +77,17 @@ where Self.RawSignificand: FixedWidthInteger {
     mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
     extreme: UnsafeMutablePointer<Int>) -> Int
 
-  /// The backward pass over one row: with `xhat = ((x - shift) - center) * rstd` and
-  /// `g = dy * weight`, accumulates `weightPartial += dy * xhat` and `biasPartial += dy`
-  /// where given, and writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))`
-  /// (LayerNorm; RMSNorm drops `mean(g)`) where given. `dx` may alias `dy` or `x`;
-  /// `streaming` writes it past the caches, as in ``_normalize``.
-  static func _backwardRow(
+  /// The backward pass over `rows` rows of `count` elements: for each row, with
+  /// `xhat = ((x - shift[r]) - center[r]) * rstd[r]` and `g = dy * weight`, accumulates
+  /// `weightPartial += dy * xhat` and `biasPartial += dy` (row after row) where given, and
+  /// writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))` (LayerNorm; RMSNorm drops
+  /// `mean(g)`) where given. `dx` may alias `dy` or `x`; `streaming` writes it past the
+  /// caches, as in ``_normalize``.
+  static func _backwardRows(
     outputGradient dy: UnsafePointer<Self>, input x: UnsafePointer<Self>,
-    inputGradient dx: UnsafeMutablePointer<Self>?, count: Int, shift: Self, center: Self,
-    rstd: Self, kind: _NormalizationKind, weight: UnsafePointer<Self>?,
+    inputGradient dx: UnsafeMutablePointer<Self>?, rows: Int, count: Int,
+    shift: UnsafePointer<Self>, center: UnsafePointer<Self>, rstd: UnsafePointer<Self>,
+    kind: _NormalizationKind, weight: UnsafePointer<Self>?,
     weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?,
     streaming: Bool)
 

@@ -103,23 +103,28 @@ extension Double: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
-  /// The AVX2 kernel `lnk_backward_row` where the CPU has it, else the portable loop.
+  /// The AVX2 kernel `lnk_backward_rows` where the CPU has it, else the portable loop.
   @inline(__always)
-  public static func _backwardRow(
+  public static func _backwardRows(
     outputGradient dy: UnsafePointer<Double>, input x: UnsafePointer<Double>,
-    inputGradient dx: UnsafeMutablePointer<Double>?, count: Int, shift: Double, center: Double,
-    rstd: Double, kind: _NormalizationKind, weight: UnsafePointer<Double>?,
+    inputGradient dx: UnsafeMutablePointer<Double>?, rows: Int, count: Int,
+    shift: UnsafePointer<Double>, center: UnsafePointer<Double>, rstd: UnsafePointer<Double>,
+    kind: _NormalizationKind, weight: UnsafePointer<Double>?,
     weightPartial: UnsafeMutablePointer<Double>?, biasPartial: UnsafeMutablePointer<Double>?,
     streaming: Bool
   ) {
     guard hasVectorKernels else {
-      return backwardRow(
-        outputGradient: dy, input: x, inputGradient: dx, count: count, shift: shift,
-        center: center, rstd: rstd, kind: kind, weight: weight, weightPartial: weightPartial,
-        biasPartial: biasPartial)
+      for r in 0..<rows {
+        backwardRow(
+          outputGradient: dy + r * count, input: x + r * count,
+          inputGradient: dx.map { $0 + r * count }, count: count, shift: shift[r],
+          center: center[r], rstd: rstd[r], kind: kind, weight: weight,
+          weightPartial: weightPartial, biasPartial: biasPartial)
+      }
+      return
     }
-    lnk_backward_row_f64(
-      dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
-      biasPartial, streaming ? 1 : 0)
+    lnk_backward_rows_f64(
+      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? 1 : 0, weight,
+      weightPartial, biasPartial, streaming ? 1 : 0)
   }
 }

@@ -107,23 +107,28 @@ extension Float: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
-  /// The AVX2 kernel `lnk_backward_row` where the CPU has it, else the portable loop.
+  /// The AVX2 kernel `lnk_backward_rows` where the CPU has it, else the portable loop.
   @inline(__always)
-  public static func _backwardRow(
+  public static func _backwardRows(
     outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
-    inputGradient dx: UnsafeMutablePointer<Float>?, count: Int, shift: Float, center: Float,
-    rstd: Float, kind: _NormalizationKind, weight: UnsafePointer<Float>?,
+    inputGradient dx: UnsafeMutablePointer<Float>?, rows: Int, count: Int,
+    shift: UnsafePointer<Float>, center: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+    kind: _NormalizationKind, weight: UnsafePointer<Float>?,
     weightPartial: UnsafeMutablePointer<Float>?, biasPartial: UnsafeMutablePointer<Float>?,
     streaming: Bool
   ) {
     guard hasVectorKernels else {
-      return backwardRow(
-        outputGradient: dy, input: x, inputGradient: dx, count: count, shift: shift,
-        center: center, rstd: rstd, kind: kind, weight: weight, weightPartial: weightPartial,
-        biasPartial: biasPartial)
+      for r in 0..<rows {
+        backwardRow(
+          outputGradient: dy + r * count, input: x + r * count,
+          inputGradient: dx.map { $0 + r * count }, count: count, shift: shift[r],
+          center: center[r], rstd: rstd[r], kind: kind, weight: weight,
+          weightPartial: weightPartial, biasPartial: biasPartial)
+      }
+      return
     }
-    lnk_backward_row_f32(
-      dy, x, dx, count, shift, center, rstd, kind == .layer ? 1 : 0, weight, weightPartial,
-      biasPartial, streaming ? 1 : 0)
+    lnk_backward_rows_f32(
+      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? 1 : 0, weight,
+      weightPartial, biasPartial, streaming ? 1 : 0)
   }
 }

@@ -71,6 +71,18 @@ void lnk_backward_row_f64(const double *dy, const double *x, double *dx, ptrdiff
                           double shift, double center, double rstd, int centered,
                           const double *w, double *dw, double *db, int streaming);
 
+/// The backward of `rows` rows, each with its statistics (`xhat = ((x - shift[r]) -
+/// center[r]) * rstd[r]`), as lnk_backward_row row after row; rows of exactly 8 floats (4
+/// doubles) are done several at a time in registers.
+void lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
+                           ptrdiff_t n, const float *shift, const float *center,
+                           const float *rstd, int centered, const float *w, float *dw,
+                           float *db, int streaming);
+void lnk_backward_rows_f64(const double *dy, const double *x, double *dx, ptrdiff_t rows,
+                           ptrdiff_t n, const double *shift, const double *center,
+                           const double *rstd, int centered, const double *w, double *dw,
+                           double *db, int streaming);
+
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
 
