@@ -39,12 +39,13 @@ let package = Package(
 
     .executableTarget(
       name: "LayerNormBenchmark",
-      dependencies: ["LayerNormalization"]
+      dependencies: ["LayerNormalization", "_LayerNormTestSupport"]
     ),
 
     // MARK: - Test support, tests and the fuzzer (none of it reaches library users)
 
-    /// The float64 reference and the fuzz-case checker, shared by the tests and the fuzzer.
+    /// The float64 reference, the fuzz-case checker and the seeded generator, shared by the
+    /// tests, the fuzzer and the benchmark.
     .target(
       name: "_LayerNormTestSupport",
       dependencies: ["LayerNormalization"]

@@ -1,6 +1,7 @@
 // Timing: medians over repeated samples, each long enough for the clock to resolve.
 
 import LayerNormalization
+import _LayerNormTestSupport
 
 #if canImport(Glibc)
   import Glibc
@@ -52,24 +53,10 @@ func medianMicroseconds(samples: Int, _ body: () -> Void) -> Double {
   return times[times.count / 2]
 }
 
-/// A fixed pseudo-random sequence (SplitMix64), so every run times the same data.
-struct SplitMix64 {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// Uniform in [-1, 1).
-  mutating func nextSigned() -> Double { Double(next() >> 11) / Double(1 << 52) - 1 }
-}
-
 func randomArray<Scalar: BLASScalar>(_ count: Int, seed: UInt64, scale: Double = 1, offset: Double = 0)
   -> [Scalar]
 {
-  var generator = SplitMix64(state: seed)
+  var generator = SeededGenerator(seed: seed)
   return (0..<count).map { _ in Scalar(generator.nextSigned() * scale + offset) }
 }
 

@@ -148,7 +148,6 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
 // Short rows: LANES rows at a time. Each row is a few vectors (the last one masked); the
 // per-row sums of LANES rows are reduced together by a horizontal-add tree into one vector
 // (lane j = row j), so the statistics of LANES rows take one division and one square root.
-#define LNK_MAX_VECTORS (32 / LANES)
 
 static LNK_TARGET int LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, double eps,
                                                 int centered, const T *w, const T *b,
@@ -494,13 +493,6 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                                    db, streaming);
 }
 
-void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T shift,
-                                T center, T rstd, int centered, const T *w, T *dw, T *db,
-                                int streaming) {
-  LNK_NAME(lnk_backward_row_avx2)(dy, x, dx, n, shift, center, rstd, centered, w, dw, db,
-                                  streaming);
-}
-
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_FLUSH
@@ -528,7 +520,6 @@ void LNK_NAME(lnk_backward_row)(const T *dy, const T *x, T *dx, ptrdiff_t n, T s
 #undef VHSUM_ROWS
 #undef VLANE
 #undef VMASKSUB
-#undef LNK_MAX_VECTORS
 #undef VTAILMASK
 #undef VMASKLOAD
 #undef VMASKSTORE

@@ -58,22 +58,13 @@ ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff
                              double eps, int centered, const double *w, const double *b,
                              double *mean, double *rstd, int streaming, ptrdiff_t *extreme);
 
-/// Backward of one row. xhat = ((x - shift) - center) * rstd, g = dy * w (dy when w is
-/// NULL). Pass 1: a = sum(g), b = sum(g * xhat) in Double; dw[i] += dy[i] * xhat[i] and
-/// db[i] += dy[i] where those are not NULL. Pass 2, when dx is not NULL:
-/// dx = rstd * ((g - a / n) - xhat * b / n) (centered, LayerNorm) or
-/// dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x. `streaming` writes dx
-/// with non-temporal stores (as lnk_normalize).
-void lnk_backward_row_f32(const float *dy, const float *x, float *dx, ptrdiff_t n, float shift,
-                          float center, float rstd, int centered, const float *w, float *dw,
-                          float *db, int streaming);
-void lnk_backward_row_f64(const double *dy, const double *x, double *dx, ptrdiff_t n,
-                          double shift, double center, double rstd, int centered,
-                          const double *w, double *dw, double *db, int streaming);
-
-/// The backward of `rows` rows, each with its statistics (`xhat = ((x - shift[r]) -
-/// center[r]) * rstd[r]`), as lnk_backward_row row after row; rows of exactly 8 floats (4
-/// doubles) are done several at a time in registers.
+/// The backward of `rows` rows, each with its statistics. For a row, xhat = ((x - shift[r]) -
+/// center[r]) * rstd[r] and g = dy * w (dy when w is NULL). Pass 1: a = sum(g),
+/// b = sum(g * xhat); dw[i] += dy[i] * xhat[i] and db[i] += dy[i] where those are not NULL,
+/// row after row. Pass 2, when dx is not NULL: dx = rstd * ((g - a / n) - xhat * b / n)
+/// (centered, LayerNorm) or dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x;
+/// `streaming` writes it with non-temporal stores. Rows of exactly 8 floats (4 doubles) are
+/// done several at a time in registers.
 void lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
                            ptrdiff_t n, const float *shift, const float *center,
                            const float *rstd, int centered, const float *w, float *dw,

@@ -1,20 +1,8 @@
-// Shared test helpers: seeded data, tolerances per scalar type, comparisons that say where.
+// Shared test helpers: seeded data (from _LayerNormTestSupport), tolerances per scalar type, comparisons that say where.
 
 import LayerNormalization
 import Testing
-
-/// A fixed pseudo-random sequence (SplitMix64), so a failing case can be rerun exactly.
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
+@_exported import _LayerNormTestSupport
 
 extension SeededGenerator {
   /// `count` values uniform in `offset ± scale`, representable in `Scalar`, as Double.
