@@ -117,10 +117,18 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
 ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
                                     const double *sums, double eps, int centered, const T *w,
                                     const T *b, T *mean, T *rstd, int streaming,
+                                    const void *next, ptrdiff_t next_bytes,
                                     ptrdiff_t *extreme) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
   for (ptrdiff_t r = 0; r < rows; r++) {
+    if (next) {
+      // This row's share of the next block, so that memory keeps streaming while the
+      // rows of this block are computed from cache.
+      const char *from = (const char *)next + (r * next_bytes / rows & ~(ptrdiff_t)63);
+      const char *to = (const char *)next + ((r + 1) * next_bytes / rows);
+      for (; from < to; from += 64) _mm_prefetch(from, _MM_HINT_T0);
+    }
     const T *xr = x + r * n;
     T *yr = y + r * n;
     if (centered) {
@@ -252,55 +260,52 @@ static LNK_TARGET int LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, d
 }
 
 // Rows of exactly LANES elements (8 floats, 4 doubles): each row is one vector, and a group
-// of LANES rows stays in registers from load to store. The same arithmetic, in the same
-// order, as lnk_short_group for such rows.
-static LNK_TARGET int LNK_NAME(lnk_vector_rows_group)(const T *x, T *y, double eps,
-                                                      int centered, VEC w, VEC b, int has_w,
-                                                      int has_b, T *mean, T *rstd,
-                                                      int streaming) {
-  VEC rows[LANES];
-  for (int j = 0; j < LANES; j++) rows[j] = VLOAD(x + j * LANES);
-  const VEC count = VSET1((T)LANES);
+// of LANES rows is transposed in registers so that lane j holds row j and vector i holds
+// element i of every row. The statistics of the LANES rows are then plain vertical
+// arithmetic (no horizontal sums, no per-row broadcasts), and the result is transposed
+// back. `wb` holds LANES broadcast vectors of the weight, then LANES of the bias.
+static inline LNK_TARGET int LNK_NAME(lnk_vector_rows_group)(const T *x, T *y, double eps,
+                                                             int centered, const VEC *wb,
+                                                             int has_w, int has_b, T *mean,
+                                                             T *rstd, int streaming) {
+  VEC e[LANES];
+  for (int j = 0; j < LANES; j++) e[j] = VLOAD(x + j * LANES);
+  VTRANSPOSE(e);
+  const VEC inverse_count = VSET1((T)1 / (T)LANES);  // exact: LANES is a power of two
   const VEC zero = VZERO();
-  VEC shift = zero, center = zero, scale, sums = zero, squares;
-  VEC d[LANES];
+  VEC sums = zero, squares, center = zero, scale;
   if (centered) {
-    shift = VDIV(VHSUM_ROWS(rows), count);
-    for (int j = 0; j < LANES; j++) d[j] = VSUB(rows[j], VLANE(shift, j));
+    // Shifted two-pass in registers: m0 = sum(x) / n, then the moments of x - m0.
+    const VEC m0 = VMUL(VSUM_TREE(e), inverse_count);
+    for (int i = 0; i < LANES; i++) e[i] = VSUB(e[i], m0);
     VEC dd[LANES];
-    for (int j = 0; j < LANES; j++) dd[j] = VMUL(d[j], d[j]);
-    sums = VHSUM_ROWS(d);
-    squares = VHSUM_ROWS(dd);
-    center = VDIV(sums, count);
-    VEC variance = VSUB(VDIV(squares, count), VMUL(center, center));
+    for (int i = 0; i < LANES; i++) dd[i] = VMUL(e[i], e[i]);
+    sums = VSUM_TREE(e);
+    squares = VSUM_TREE(dd);
+    center = VMUL(sums, inverse_count);
+    VEC variance = VSUB(VMUL(squares, inverse_count), VMUL(center, center));
     variance = VMAX(zero, variance);  // NaN stays NaN: maxps returns its second operand
     scale = VDIV(VSET1(1), VSQRT(VADD(variance, VSET1((T)eps))));
-    if (mean) VSTORE(mean, VADD(shift, center));
+    if (mean) VSTORE(mean, VADD(m0, center));
   } else {
     VEC dd[LANES];
-    for (int j = 0; j < LANES; j++) {
-      d[j] = rows[j];
-      dd[j] = VMUL(rows[j], rows[j]);
-    }
-    squares = VHSUM_ROWS(dd);
-    scale = VDIV(VSET1(1), VSQRT(VADD(VDIV(squares, count), VSET1((T)eps))));
+    for (int i = 0; i < LANES; i++) dd[i] = VMUL(e[i], e[i]);
+    squares = VSUM_TREE(dd);
+    scale = VDIV(VSET1(1), VSQRT(VADD(VMUL(squares, inverse_count), VSET1((T)eps))));
   }
   if (rstd) VSTORE(rstd, scale);
-  for (int j = 0; j < LANES; j++) {
-    VEC v = VMUL(VSUB(d[j], VLANE(center, j)), VLANE(scale, j));
-    if (has_w) v = VMUL(v, w);  // skipped, not multiplied by 1 or added 0: -0 stays -0
-    if (has_b) v = VADD(v, b);
-    if (streaming) VSTREAM(y + j * LANES, v);
-    else VSTORE(y + j * LANES, v);
+  for (int i = 0; i < LANES; i++) {
+    VEC v = VMUL(VSUB(e[i], center), scale);
+    if (has_w) v = VMUL(v, wb[i]);  // skipped, not multiplied by 1 or added 0: -0 stays -0
+    if (has_b) v = VADD(v, wb[LANES + i]);
+    e[i] = v;
   }
-  T lane_sums[LANES], lane_squares[LANES];
-  VSTORE(lane_sums, sums);
-  VSTORE(lane_squares, squares);
-  int extreme_lanes = 0;
+  VTRANSPOSE(e);
   for (int j = 0; j < LANES; j++) {
-    if (!LNK_NAME(lnk_ordinary)((double)lane_sums[j], (double)lane_squares[j], LANES)) extreme_lanes |= 1 << j;
+    if (streaming) VSTREAM(y + j * LANES, e[j]);
+    else VSTORE(y + j * LANES, e[j]);
   }
-  return extreme_lanes;
+  return LANES_ALL & ~VORDINARY_LANES(sums, squares, (T)(LNK_TINY_SQUARES * LANES));
 }
 
 static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrdiff_t rows,
@@ -310,9 +315,12 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
                                                           ptrdiff_t *extreme) {
   ptrdiff_t r = 0, extremes = 0;
   const ptrdiff_t group_bytes = LANES * n * (ptrdiff_t)sizeof(T);
-  const VEC ones = VSET1(1), zeros = VZERO();
-  const VEC wv = n == LANES && w ? VLOAD(w) : ones;
-  const VEC bv = n == LANES && b && centered ? VLOAD(b) : zeros;
+  VEC wb[2 * LANES];
+  const int has_w = n == LANES && w != NULL, has_b = n == LANES && b != NULL && centered;
+  for (int i = 0; n == LANES && i < LANES; i++) {
+    wb[i] = VSET1(has_w ? w[i] : 1);
+    wb[LANES + i] = VSET1(has_b ? b[i] : 0);
+  }
   for (; r + LANES <= rows; r += LANES) {
     // Ask for the group 16 ahead (about one DRAM latency at this bandwidth): the short
     // loads of a group do not keep the prefetcher far enough ahead on their own.
@@ -322,10 +330,9 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
     }
     const int lanes =
         n == LANES
-            ? LNK_NAME(lnk_vector_rows_group)(x + r * n, y + r * n, eps, centered, wv, bv,
-                                              w != NULL, b != NULL && centered,
-                                              mean ? mean + r : NULL, rstd ? rstd + r : NULL,
-                                              streaming)
+            ? LNK_NAME(lnk_vector_rows_group)(x + r * n, y + r * n, eps, centered, wb, has_w,
+                                              has_b, mean ? mean + r : NULL,
+                                              rstd ? rstd + r : NULL, streaming)
             : LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
                                         mean ? mean + r : NULL, rstd ? rstd + r : NULL,
                                         streaming);
@@ -335,12 +342,15 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
   }
   if (r < rows) {
     // The last rows: copy them into a group padded with copies of its first row, so no
-    // load reads past the input.
+    // load reads past the input, and give them the same kernel as every other row.
     T in[LANES * 32], out[LANES * 32], m[LANES], s[LANES];
     const ptrdiff_t left = rows - r;
     for (ptrdiff_t k = 0; k < left * n; k++) in[k] = x[r * n + k];
     for (ptrdiff_t k = left * n; k < LANES * n; k++) in[k] = in[k % n];
-    const int lanes = LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
+    const int lanes =
+        n == LANES
+            ? LNK_NAME(lnk_vector_rows_group)(in, out, eps, centered, wb, has_w, has_b, m, s, 0)
+            : LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
     for (ptrdiff_t k = 0; k < left * n; k++) y[r * n + k] = out[k];
     for (ptrdiff_t k = 0; k < left; k++) {
       if (mean) mean[r + k] = m[k];
@@ -519,6 +529,10 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef VIMASK
 #undef VHSUM_ROWS
 #undef VLANE
+#undef VTRANSPOSE
+#undef VSUM_TREE
+#undef VORDINARY_LANES
+#undef LANES_ALL
 #undef VMASKSUB
 #undef VTAILMASK
 #undef VMASKLOAD

@@ -42,6 +42,64 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
   return _mm256_add_pd(_mm256_permute2f128_pd(a, b, 0x20), _mm256_permute2f128_pd(a, b, 0x31));
 }
 
+// Transposes 8 float vectors (an 8x8 block) or 4 double vectors (4x4) in place.
+static inline LNK_TARGET void lnk_transpose_f32(__m256 *v) {
+  const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+static inline LNK_TARGET void lnk_transpose_f64(__m256d *v) {
+  const __m256d t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);
+  v[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  v[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  v[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+// The sum of 8 float (4 double) vectors, as a balanced tree.
+static inline LNK_TARGET __m256 lnk_sum_tree_f32(const __m256 *v) {
+  return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])),
+                       _mm256_add_ps(_mm256_add_ps(v[4], v[5]), _mm256_add_ps(v[6], v[7])));
+}
+static inline LNK_TARGET __m256d lnk_sum_tree_f64(const __m256d *v) {
+  return _mm256_add_pd(_mm256_add_pd(v[0], v[1]), _mm256_add_pd(v[2], v[3]));
+}
+
+// Bit j set when lane j's moments are ordinary: the sum finite and the squares finite and
+// at least `least` (the lane test of lnk_ordinary, in the lanes' own precision).
+static inline LNK_TARGET int lnk_ordinary_lanes_f32(__m256 sums, __m256 squares, float least) {
+  const __m256 infinity = _mm256_set1_ps(INFINITY);
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), sums);
+  const __m256 ok = _mm256_and_ps(
+      _mm256_cmp_ps(magnitude, infinity, _CMP_LT_OQ),
+      _mm256_and_ps(_mm256_cmp_ps(squares, infinity, _CMP_LT_OQ),
+                    _mm256_cmp_ps(squares, _mm256_set1_ps(least), _CMP_GE_OQ)));
+  return _mm256_movemask_ps(ok);
+}
+static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d squares, double least) {
+  const __m256d infinity = _mm256_set1_pd(INFINITY);
+  const __m256d magnitude = _mm256_andnot_pd(_mm256_set1_pd(-0.0), sums);
+  const __m256d ok = _mm256_and_pd(
+      _mm256_cmp_pd(magnitude, infinity, _CMP_LT_OQ),
+      _mm256_and_pd(_mm256_cmp_pd(squares, infinity, _CMP_LT_OQ),
+                    _mm256_cmp_pd(squares, _mm256_set1_pd(least), _CMP_GE_OQ)));
+  return _mm256_movemask_pd(ok);
+}
+
 // Float: 8 lanes.
 #define T float
 #define SUFFIX f32
@@ -67,6 +125,10 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VHSUM_ROWS lnk_hsum_rows_f32
 #define VLANE(v, j) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(j))
 #define LNK_TINY_SQUARES 0x1p-80
+#define VTRANSPOSE lnk_transpose_f32
+#define VSUM_TREE lnk_sum_tree_f32
+#define VORDINARY_LANES lnk_ordinary_lanes_f32
+#define LANES_ALL 0xFF
 #include "KernelTemplate.h"
 
 // Double: 4 lanes.
@@ -95,6 +157,10 @@ static inline LNK_TARGET __m256d lnk_hsum_rows_f64(const __m256d *v) {
 #define VLANE(v, j) _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), \
     _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
 #define LNK_TINY_SQUARES 0x1p-900
+#define VTRANSPOSE lnk_transpose_f64
+#define VSUM_TREE lnk_sum_tree_f64
+#define VORDINARY_LANES lnk_ordinary_lanes_f64
+#define LANES_ALL 0xF
 #include "KernelTemplate.h"
 
 #else
@@ -107,8 +173,8 @@ void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, 
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n) { (void)a; (void)b; (void)y; (void)n; }
-ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
-ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
+ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, const void *next, ptrdiff_t next_bytes, ptrdiff_t *e) { (void)next; (void)next_bytes; (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
+ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming, const void *next, ptrdiff_t next_bytes, ptrdiff_t *e) { (void)next; (void)next_bytes; (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
 ptrdiff_t lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
 ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n, double eps, int centered, const double *w, const double *b, double *mean, double *rstd, int streaming, ptrdiff_t *e) { (void)x; (void)y; (void)rows; (void)n; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }
 void lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows, ptrdiff_t n, const float *s, const float *c, const float *r, int k, const float *w, float *dw, float *db, int t) { (void)dy; (void)x; (void)dx; (void)rows; (void)n; (void)s; (void)c; (void)r; (void)k; (void)w; (void)dw; (void)db; (void)t; }

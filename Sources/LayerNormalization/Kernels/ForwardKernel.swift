@@ -96,11 +96,18 @@ func forwardRows<Scalar: BLASScalar>(
           case .rms: sums[r] = Scalar._blasDot(row, row, count: n)
           }
         }
-        // Passes 2 and 3, in cache.
+        // Passes 2 and 3, in cache, while the next block's input is fetched (measured at
+        // 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). Rows longer than a block stream
+        // well enough on their own, and a formed sum is not there yet to fetch.
+        let next = start + count
+        let nextCount = min(rows.upperBound - next, blockRows)
+        let prefetch =
+          count > 1 && nextCount > 0 && p.residual == nil
+          ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
-          extreme: extreme.baseAddress!)
+          prefetch: prefetch, extreme: extreme.baseAddress!)
       }
       // Rows near the limits of Scalar, constant rows, rows with Inf or NaN: done again the
       // careful way, one element at a time in Double.

@@ -72,7 +72,7 @@ extension Double: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
     mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
-    extreme: UnsafeMutablePointer<Int>
+    prefetch: UnsafeBufferPointer<Double>?, extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
@@ -81,7 +81,8 @@ extension Double: BLASScalar {
     }
     return lnk_finish_rows_f64(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, extreme)
+      streaming ? 1 : 0, prefetch?.baseAddress, (prefetch?.count ?? 0) * MemoryLayout<Double>.size,
+      extreme)
   }
 
   /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.

@@ -76,7 +76,7 @@ extension Float: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
-    extreme: UnsafeMutablePointer<Int>
+    prefetch: UnsafeBufferPointer<Float>?, extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
@@ -85,7 +85,8 @@ extension Float: BLASScalar {
     }
     return lnk_finish_rows_f32(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, extreme)
+      streaming ? 1 : 0, prefetch?.baseAddress, (prefetch?.count ?? 0) * MemoryLayout<Float>.size,
+      extreme)
   }
 
   /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.
