@@ -17,8 +17,16 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) {
   return total;
 }
 
+// `ahead`, when not NULL, is memory read next: the loops below fetch half as many bytes
+// of it as they read of x, one line at a time, so that a long row's successor streams in
+// while the row is computed from cache.
+#define LNK_AHEAD(i)                                                                   \
+  if (ahead && (((i) * (ptrdiff_t)sizeof(T)) & 127) == 0)                              \
+    _mm_prefetch(ahead + (i) * (ptrdiff_t)sizeof(T) / 2, _MM_HINT_T0)
+
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
-                                                  double *sum_out, double *squares_out) {
+                                                  double *sum_out, double *squares_out,
+                                                  const char *ahead) {
   const VEC s = VSET1(shift);
   double sum = 0, squares = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -26,6 +34,7 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
     VEC a0 = VZERO(), a1 = VZERO(), q0 = VZERO(), q1 = VZERO();
     ptrdiff_t i = start;
     for (; i + 2 * LANES <= end; i += 2 * LANES) {
+      LNK_AHEAD(i);
       VEC d0 = VSUB(VLOAD(x + i), s);
       VEC d1 = VSUB(VLOAD(x + i + LANES), s);
       a0 = VADD(a0, d0);
@@ -52,7 +61,7 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
 }
 
 void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double *squares) {
-  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares);
+  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, NULL);
 }
 
 // One element, as the vector loop computes it (same operation order, so the head and tail
@@ -67,6 +76,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 
 #define LNK_VECTOR_LOOP(STORE, WEXPR, BEXPR)                            \
   for (; i + LANES <= n; i += LANES) {                                  \
+    LNK_AHEAD(i);                                                       \
     VEC v = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);                  \
     WEXPR;                                                              \
     BEXPR;                                                              \
@@ -75,7 +85,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
-                                                    int streaming) {
+                                                    int streaming, const char *ahead) {
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   ptrdiff_t i = 0;
   if (streaming) {
@@ -97,7 +107,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
 
 void LNK_NAME(lnk_normalize)(const T *x, T *y, ptrdiff_t n, T shift, T center, T rstd,
                              const T *w, const T *b, int streaming) {
-  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming);
+  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL);
 }
 
 static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n) {
@@ -121,8 +131,12 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
                                     ptrdiff_t *extreme) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
+  // A block of one long row: the next row is fetched along the row's two passes, half in
+  // each (the per-row shares below would ask for it all at once).
+  const char *ahead = rows == 1 && next ? (const char *)next : NULL;
+  const ptrdiff_t half = next_bytes / 2;
   for (ptrdiff_t r = 0; r < rows; r++) {
-    if (next) {
+    if (next && !ahead) {
       // This row's share of the next block, so that memory keeps streaming while the
       // rows of this block are computed from cache.
       const char *from = (const char *)next + (r * next_bytes / rows & ~(ptrdiff_t)63);
@@ -134,7 +148,7 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
     if (centered) {
       const T m0 = (T)(sums[r] / count);
       double sum, squares;
-      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares);
+      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares, ahead);
       if (!LNK_NAME(lnk_ordinary)(sum, squares, n)) { extreme[extremes++] = r; continue; }
       const double c = sum / count;
       double variance = squares / count - c * c;
@@ -142,12 +156,13 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
       const double s = 1 / sqrt(variance + eps);
       if (mean) mean[r] = (T)((double)m0 + c);
       if (rstd) rstd[r] = (T)s;
-      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming);
+      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming,
+                                   ahead ? ahead + half : NULL);
     } else {
       if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
       const double s = 1 / sqrt(sums[r] / count + eps);
       if (rstd) rstd[r] = (T)s;
-      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming);
+      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming, ahead);
     }
   }
   return extremes;
@@ -371,7 +386,8 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
 static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, T *dx,
                                                        ptrdiff_t n, T shift, T center, T rstd,
                                                        int centered, const T *w, T *dw,
-                                                       T *db, int streaming) {
+                                                       T *db, int streaming, const T *next_dy,
+                                                       const T *next_x) {
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   double a = 0, bsum = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -405,6 +421,11 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
   const VEC va = VSET1(ca), vb = VSET1(cb);
   ptrdiff_t i = 0;
   for (; i + LANES <= n; i += LANES) {
+    // The next row's dy and x stream in while this pass computes from cache.
+    if (next_dy && ((i * (ptrdiff_t)sizeof(T)) & 63) == 0) {
+      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
+      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+    }
     const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
     const VEC d = VLOAD(dy + i);
     const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
@@ -460,9 +481,13 @@ static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
   if (n != LANES) {
     for (ptrdiff_t r = 0; r < rows; r++) {
+      // Rows up to 8 KiB fetch their successor during their second pass; longer ones
+      // would push their own lines out of L1 (measured slower at 2048x4096, 512x16384).
+      const int last = r + 1 == rows || n * (ptrdiff_t)sizeof(T) > 8192;
       LNK_NAME(lnk_backward_row_avx2)(dy + r * n, x + r * n, dx ? dx + r * n : NULL, n,
                                       shift[r], center[r], rstd[r], centered, w, dw, db,
-                                      streaming);
+                                      streaming, last ? NULL : dy + (r + 1) * n,
+                                      last ? NULL : x + (r + 1) * n);
     }
     return;
   }
@@ -506,6 +531,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_FLUSH
+#undef LNK_AHEAD
 #undef LNK_TINY_SQUARES
 #undef LNK_NAME
 #undef LNK_CAT

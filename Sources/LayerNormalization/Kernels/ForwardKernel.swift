@@ -97,12 +97,12 @@ func forwardRows<Scalar: BLASScalar>(
           }
         }
         // Passes 2 and 3, in cache, while the next block's input is fetched (measured at
-        // 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). Rows longer than a block stream
-        // well enough on their own, and a formed sum is not there yet to fetch.
+        // 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). A formed sum is not there yet
+        // to fetch.
         let next = start + count
         let nextCount = min(rows.upperBound - next, blockRows)
         let prefetch =
-          count > 1 && nextCount > 0 && p.residual == nil
+          nextCount > 0 && p.residual == nil
           ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
