@@ -131,12 +131,14 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
                                     ptrdiff_t *extreme) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
-  // A block of one long row: the next row is fetched along the row's two passes, half in
-  // each (the per-row shares below would ask for it all at once).
-  const char *ahead = rows == 1 && next ? (const char *)next : NULL;
-  const ptrdiff_t half = next_bytes / 2;
+  // Rows of 1 KiB or more fetch their share of the next block (a row) along their two
+  // passes, half in each, rather than asking for it all at once; shorter rows and a
+  // shorter next block ask at the start of each row.
+  const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
+  const int along = next && next_bytes == rows * row_bytes && row_bytes >= 1024;
   for (ptrdiff_t r = 0; r < rows; r++) {
-    if (next && !ahead) {
+    const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
+    if (next && !along) {
       // This row's share of the next block, so that memory keeps streaming while the
       // rows of this block are computed from cache.
       const char *from = (const char *)next + (r * next_bytes / rows & ~(ptrdiff_t)63);
@@ -157,7 +159,7 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
       if (mean) mean[r] = (T)((double)m0 + c);
       if (rstd) rstd[r] = (T)s;
       LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming,
-                                   ahead ? ahead + half : NULL);
+                                   ahead ? ahead + row_bytes / 2 : NULL);
     } else {
       if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
       const double s = 1 / sqrt(sums[r] / count + eps);
@@ -392,8 +394,28 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
   double a = 0, bsum = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
     const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
-    VEC a0 = VZERO(), b0 = VZERO();
+    // Two accumulators each: the add and FMA chains, not the loads, bound a short row.
+    VEC a0 = VZERO(), b0 = VZERO(), a1 = VZERO(), b1 = VZERO();
     ptrdiff_t i = start;
+    for (; i + 2 * LANES <= end; i += 2 * LANES) {
+      const VEC xh0 = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
+      const VEC xh1 = VMUL(VSUB(VSUB(VLOAD(x + i + LANES), sh), ce), r);
+      const VEC d0 = VLOAD(dy + i), d1 = VLOAD(dy + i + LANES);
+      const VEC g0 = w ? VMUL(d0, VLOAD(w + i)) : d0;
+      const VEC g1 = w ? VMUL(d1, VLOAD(w + i + LANES)) : d1;
+      a0 = VADD(a0, g0);
+      a1 = VADD(a1, g1);
+      b0 = VFMA(g0, xh0, b0);
+      b1 = VFMA(g1, xh1, b1);
+      if (dw) {
+        VSTORE(dw + i, VFMA(d0, xh0, VLOAD(dw + i)));
+        VSTORE(dw + i + LANES, VFMA(d1, xh1, VLOAD(dw + i + LANES)));
+      }
+      if (db) {
+        VSTORE(db + i, VADD(VLOAD(db + i), d0));
+        VSTORE(db + i + LANES, VADD(VLOAD(db + i + LANES), d1));
+      }
+    }
     for (; i + LANES <= end; i += LANES) {
       const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
       const VEC d = VLOAD(dy + i);
@@ -403,6 +425,8 @@ static LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(const T *dy, const T *x, 
       if (dw) VSTORE(dw + i, VFMA(d, xh, VLOAD(dw + i)));
       if (db) VSTORE(db + i, VADD(VLOAD(db + i), d));
     }
+    a0 = VADD(a0, a1);
+    b0 = VADD(b0, b1);
     T ta = 0, tb = 0;
     for (; i < end; i++) {
       const T xh = ((x[i] - shift) - center) * rstd;
