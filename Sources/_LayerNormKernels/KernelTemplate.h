@@ -18,11 +18,10 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) {
 }
 
 // `ahead`, when not NULL, is memory read next: the loops below fetch half as many bytes
-// of it as they read of x, one line at a time, so that a long row's successor streams in
-// while the row is computed from cache.
+// of it as they read of x, one line per 4 vectors (128 bytes) of x, so that a long row's
+// successor streams in while the row is computed from cache.
 #define LNK_AHEAD(i)                                                                   \
-  if (ahead && (((i) * (ptrdiff_t)sizeof(T)) & 127) == 0)                              \
-    _mm_prefetch(ahead + (i) * (ptrdiff_t)sizeof(T) / 2, _MM_HINT_T0)
+  if (ahead) _mm_prefetch(ahead + (i) * (ptrdiff_t)sizeof(T) / 2, _MM_HINT_T0)
 
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
@@ -33,8 +32,22 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
     ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
     VEC a0 = VZERO(), a1 = VZERO(), q0 = VZERO(), q1 = VZERO();
     ptrdiff_t i = start;
-    for (; i + 2 * LANES <= end; i += 2 * LANES) {
+    // Four vectors a step, added alternately into the two accumulators: the same order
+    // as the two-vector loop that follows.
+    for (; i + 4 * LANES <= end; i += 4 * LANES) {
       LNK_AHEAD(i);
+      const VEC d0 = VSUB(VLOAD(x + i), s), d1 = VSUB(VLOAD(x + i + LANES), s);
+      const VEC d2 = VSUB(VLOAD(x + i + 2 * LANES), s), d3 = VSUB(VLOAD(x + i + 3 * LANES), s);
+      a0 = VADD(a0, d0);
+      a1 = VADD(a1, d1);
+      q0 = VFMA(d0, d0, q0);
+      q1 = VFMA(d1, d1, q1);
+      a0 = VADD(a0, d2);
+      a1 = VADD(a1, d3);
+      q0 = VFMA(d2, d2, q0);
+      q1 = VFMA(d3, d3, q1);
+    }
+    for (; i + 2 * LANES <= end; i += 2 * LANES) {
       VEC d0 = VSUB(VLOAD(x + i), s);
       VEC d1 = VSUB(VLOAD(x + i + LANES), s);
       a0 = VADD(a0, d0);
@@ -74,14 +87,24 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
     y[i] = v;                                                           \
   } while (0)
 
-#define LNK_VECTOR_LOOP(STORE, WEXPR, BEXPR)                            \
-  for (; i + LANES <= n; i += LANES) {                                  \
-    LNK_AHEAD(i);                                                       \
-    VEC v = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);                  \
+// One vector at element `index`; WEXPR and BEXPR see it as `j`.
+#define LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, index)                     \
+  do {                                                                  \
+    const ptrdiff_t j = (index);                                        \
+    VEC v = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                  \
     WEXPR;                                                              \
     BEXPR;                                                              \
-    STORE(y + i, v);                                                    \
-  }
+    STORE(y + j, v);                                                    \
+  } while (0)
+
+// Four vectors a step (one prefetch check per 128 bytes of x), then single vectors.
+#define LNK_VECTOR_LOOP(STORE, WEXPR, BEXPR)                            \
+  for (; i + 4 * LANES <= n; i += 4 * LANES) {                          \
+    LNK_AHEAD(i);                                                       \
+    for (ptrdiff_t k = i; k < i + 4 * LANES; k += LANES)                \
+      LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, k);                          \
+  }                                                                     \
+  for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
@@ -92,14 +115,14 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     // Non-temporal stores need 16-byte alignment: finish any head one element at a time
     // (the caller streams only rows that start aligned, so this is normally empty).
     while (i < n && ((size_t)(y + i) & 15) != 0) { LNK_ONE(i); i++; }
-    if (w && b) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + i)), v = VADD(v, VLOAD(b + i))) }
-    else if (w) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + i)), (void)0) }
-    else if (b) { LNK_VECTOR_LOOP(VSTREAM, (void)0, v = VADD(v, VLOAD(b + i))) }
+    if (w && b) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
+    else if (w) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), (void)0) }
+    else if (b) { LNK_VECTOR_LOOP(VSTREAM, (void)0, v = VADD(v, VLOAD(b + j))) }
     else { LNK_VECTOR_LOOP(VSTREAM, (void)0, (void)0) }
   } else {
-    if (w && b) { LNK_VECTOR_LOOP(VSTORE, v = VMUL(v, VLOAD(w + i)), v = VADD(v, VLOAD(b + i))) }
-    else if (w) { LNK_VECTOR_LOOP(VSTORE, v = VMUL(v, VLOAD(w + i)), (void)0) }
-    else if (b) { LNK_VECTOR_LOOP(VSTORE, (void)0, v = VADD(v, VLOAD(b + i))) }
+    if (w && b) { LNK_VECTOR_LOOP(VSTORE, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
+    else if (w) { LNK_VECTOR_LOOP(VSTORE, v = VMUL(v, VLOAD(w + j)), (void)0) }
+    else if (b) { LNK_VECTOR_LOOP(VSTORE, (void)0, v = VADD(v, VLOAD(b + j))) }
     else { LNK_VECTOR_LOOP(VSTORE, (void)0, (void)0) }
   }
   for (; i < n; i++) LNK_ONE(i);
@@ -554,6 +577,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
+#undef LNK_VECTOR_STEP
 #undef LNK_FLUSH
 #undef LNK_AHEAD
 #undef LNK_TINY_SQUARES

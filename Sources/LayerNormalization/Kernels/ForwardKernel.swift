@@ -40,6 +40,9 @@ let shortRowLength = 32
 /// streams the block from memory, and passes 2 and 3 then find it in cache.
 let rowBlockElements = 8192
 
+/// Inputs larger than this (the 512 KiB L2 of one core) fetch each next block ahead.
+let prefetchInputBytes = 1 << 19
+
 /// Runs `problem` over all its rows, on up to `maximumThreads` threads.
 @specialized(where Scalar == Float)
 @specialized(where Scalar == Double)
@@ -61,6 +64,7 @@ func forwardRows<Scalar: BLASScalar>(
 ) {
   let n = p.features
   let blockRows = max(1, min(rows.count, rowBlockElements / n))
+  let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
    withUnsafeTemporaryAllocation(of: Int.self, capacity: blockRows) { extreme in
     var start = rows.lowerBound
@@ -96,13 +100,14 @@ func forwardRows<Scalar: BLASScalar>(
           case .rms: sums[r] = Scalar._blasDot(row, row, count: n)
           }
         }
-        // Passes 2 and 3, in cache, while the next block's input is fetched (measured at
-        // 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). A formed sum is not there yet
-        // to fetch.
+        // Passes 2 and 3, in cache, while the next block's input is fetched from memory
+        // (measured at 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). Not when the
+        // input fits in L2 (it is there already, and fetching into L1 evicts this block)
+        // nor for a formed sum (not there yet to fetch).
         let next = start + count
         let nextCount = min(rows.upperBound - next, blockRows)
         let prefetch =
-          nextCount > 0 && p.residual == nil
+          fetchAhead && nextCount > 0 && p.residual == nil
           ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
