@@ -299,53 +299,65 @@ static LNK_TARGET int LNK_NAME(lnk_short_group)(const T *x, T *y, ptrdiff_t n, d
   return extreme_lanes;
 }
 
-// Rows of exactly LANES elements (8 floats, 4 doubles): each row is one vector, and a group
-// of LANES rows is transposed in registers so that lane j holds row j and vector i holds
-// element i of every row. The statistics of the LANES rows are then plain vertical
-// arithmetic (no horizontal sums, no per-row broadcasts), and the result is transposed
-// back. `wb` holds LANES broadcast vectors of the weight, then LANES of the bias.
-static inline LNK_TARGET int LNK_NAME(lnk_vector_rows_group)(const T *x, T *y, double eps,
-                                                             int centered, const VEC *wb,
-                                                             int has_w, int has_b, T *mean,
-                                                             T *rstd, int streaming) {
-  VEC e[LANES];
-  for (int j = 0; j < LANES; j++) e[j] = VLOAD(x + j * LANES);
-  VTRANSPOSE(e);
-  const VEC inverse_count = VSET1((T)1 / (T)LANES);  // exact: LANES is a power of two
+// Rows of exactly 8 elements (one vector of Float, two of Double), LANES rows at a time:
+// each LANES x LANES block of the group is transposed in registers, so that lane j holds
+// row j and vector i holds element i of every row. The statistics of the LANES rows are
+// then plain vertical arithmetic (no horizontal sums, no per-row broadcasts), and the
+// result is transposed back. `wb` holds 8 broadcast vectors of the weight, then 8 of the
+// bias.
+#define LNK_ROW8_BLOCKS (8 / LANES)
+
+static inline LNK_TARGET VEC LNK_NAME(lnk_sum8)(const VEC *v) {
+  return VADD(VADD(VADD(v[0], v[1]), VADD(v[2], v[3])), VADD(VADD(v[4], v[5]), VADD(v[6], v[7])));
+}
+
+static inline LNK_TARGET int LNK_NAME(lnk_rows_of_8_group)(const T *x, T *y, double eps,
+                                                           int centered, const VEC *wb,
+                                                           int has_w, int has_b, T *mean,
+                                                           T *rstd, int streaming) {
+  VEC e[8];
+  for (int k = 0; k < LNK_ROW8_BLOCKS; k++) {
+    VEC *block = e + k * LANES;
+    for (int j = 0; j < LANES; j++) block[j] = VLOAD(x + j * 8 + k * LANES);
+    VTRANSPOSE(block);
+  }
+  const VEC inverse_count = VSET1((T)0.125);  // exact
   const VEC zero = VZERO();
   VEC sums = zero, squares, center = zero, scale;
+  VEC dd[8];
   if (centered) {
-    // Shifted two-pass in registers: m0 = sum(x) / n, then the moments of x - m0.
-    const VEC m0 = VMUL(VSUM_TREE(e), inverse_count);
-    for (int i = 0; i < LANES; i++) e[i] = VSUB(e[i], m0);
-    VEC dd[LANES];
-    for (int i = 0; i < LANES; i++) dd[i] = VMUL(e[i], e[i]);
-    sums = VSUM_TREE(e);
-    squares = VSUM_TREE(dd);
+    // Shifted two-pass in registers: m0 = sum(x) / 8, then the moments of x - m0.
+    const VEC m0 = VMUL(LNK_NAME(lnk_sum8)(e), inverse_count);
+    for (int i = 0; i < 8; i++) e[i] = VSUB(e[i], m0);
+    for (int i = 0; i < 8; i++) dd[i] = VMUL(e[i], e[i]);
+    sums = LNK_NAME(lnk_sum8)(e);
+    squares = LNK_NAME(lnk_sum8)(dd);
     center = VMUL(sums, inverse_count);
     VEC variance = VSUB(VMUL(squares, inverse_count), VMUL(center, center));
     variance = VMAX(zero, variance);  // NaN stays NaN: maxps returns its second operand
     scale = VDIV(VSET1(1), VSQRT(VADD(variance, VSET1((T)eps))));
     if (mean) VSTORE(mean, VADD(m0, center));
   } else {
-    VEC dd[LANES];
-    for (int i = 0; i < LANES; i++) dd[i] = VMUL(e[i], e[i]);
-    squares = VSUM_TREE(dd);
+    for (int i = 0; i < 8; i++) dd[i] = VMUL(e[i], e[i]);
+    squares = LNK_NAME(lnk_sum8)(dd);
     scale = VDIV(VSET1(1), VSQRT(VADD(VMUL(squares, inverse_count), VSET1((T)eps))));
   }
   if (rstd) VSTORE(rstd, scale);
-  for (int i = 0; i < LANES; i++) {
+  for (int i = 0; i < 8; i++) {
     VEC v = VMUL(VSUB(e[i], center), scale);
     if (has_w) v = VMUL(v, wb[i]);  // skipped, not multiplied by 1 or added 0: -0 stays -0
-    if (has_b) v = VADD(v, wb[LANES + i]);
+    if (has_b) v = VADD(v, wb[8 + i]);
     e[i] = v;
   }
-  VTRANSPOSE(e);
-  for (int j = 0; j < LANES; j++) {
-    if (streaming) VSTREAM(y + j * LANES, e[j]);
-    else VSTORE(y + j * LANES, e[j]);
+  for (int k = 0; k < LNK_ROW8_BLOCKS; k++) {
+    VEC *block = e + k * LANES;
+    VTRANSPOSE(block);
+    for (int j = 0; j < LANES; j++) {
+      if (streaming) VSTREAM(y + j * 8 + k * LANES, block[j]);
+      else VSTORE(y + j * 8 + k * LANES, block[j]);
+    }
   }
-  return LANES_ALL & ~VORDINARY_LANES(sums, squares, (T)(LNK_TINY_SQUARES * LANES));
+  return LANES_ALL & ~VORDINARY_LANES(sums, squares, (T)(LNK_TINY_SQUARES * 8));
 }
 
 static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrdiff_t rows,
@@ -355,11 +367,11 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
                                                           ptrdiff_t *extreme) {
   ptrdiff_t r = 0, extremes = 0;
   const ptrdiff_t group_bytes = LANES * n * (ptrdiff_t)sizeof(T);
-  VEC wb[2 * LANES];
-  const int has_w = n == LANES && w != NULL, has_b = n == LANES && b != NULL && centered;
-  for (int i = 0; n == LANES && i < LANES; i++) {
+  VEC wb[16];
+  const int has_w = n == 8 && w != NULL, has_b = n == 8 && b != NULL && centered;
+  for (int i = 0; n == 8 && i < 8; i++) {
     wb[i] = VSET1(has_w ? w[i] : 1);
-    wb[LANES + i] = VSET1(has_b ? b[i] : 0);
+    wb[8 + i] = VSET1(has_b ? b[i] : 0);
   }
   for (; r + LANES <= rows; r += LANES) {
     // Ask for the group 16 ahead (about one DRAM latency at this bandwidth): the short
@@ -369,8 +381,8 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
       for (ptrdiff_t k = 0; k < group_bytes; k += 64) _mm_prefetch(ahead + k, _MM_HINT_T0);
     }
     const int lanes =
-        n == LANES
-            ? LNK_NAME(lnk_vector_rows_group)(x + r * n, y + r * n, eps, centered, wb, has_w,
+        n == 8
+            ? LNK_NAME(lnk_rows_of_8_group)(x + r * n, y + r * n, eps, centered, wb, has_w,
                                               has_b, mean ? mean + r : NULL,
                                               rstd ? rstd + r : NULL, streaming)
             : LNK_NAME(lnk_short_group)(x + r * n, y + r * n, n, eps, centered, w, b,
@@ -388,8 +400,8 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
     for (ptrdiff_t k = 0; k < left * n; k++) in[k] = x[r * n + k];
     for (ptrdiff_t k = left * n; k < LANES * n; k++) in[k] = in[k % n];
     const int lanes =
-        n == LANES
-            ? LNK_NAME(lnk_vector_rows_group)(in, out, eps, centered, wb, has_w, has_b, m, s, 0)
+        n == 8
+            ? LNK_NAME(lnk_rows_of_8_group)(in, out, eps, centered, wb, has_w, has_b, m, s, 0)
             : LNK_NAME(lnk_short_group)(in, out, n, eps, centered, w, b, m, s, 0);
     for (ptrdiff_t k = 0; k < left * n; k++) y[r * n + k] = out[k];
     for (ptrdiff_t k = 0; k < left; k++) {
@@ -579,6 +591,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef LNK_VECTOR_LOOP
 #undef LNK_VECTOR_STEP
 #undef LNK_FLUSH
+#undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD
 #undef LNK_TINY_SQUARES
 #undef LNK_NAME
@@ -604,7 +617,6 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef VHSUM_ROWS
 #undef VLANE
 #undef VTRANSPOSE
-#undef VSUM_TREE
 #undef VORDINARY_LANES
 #undef LANES_ALL
 #undef VMASKSUB

@@ -70,15 +70,6 @@ static inline LNK_TARGET void lnk_transpose_f64(__m256d *v) {
   v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
-// The sum of 8 float (4 double) vectors, as a balanced tree.
-static inline LNK_TARGET __m256 lnk_sum_tree_f32(const __m256 *v) {
-  return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])),
-                       _mm256_add_ps(_mm256_add_ps(v[4], v[5]), _mm256_add_ps(v[6], v[7])));
-}
-static inline LNK_TARGET __m256d lnk_sum_tree_f64(const __m256d *v) {
-  return _mm256_add_pd(_mm256_add_pd(v[0], v[1]), _mm256_add_pd(v[2], v[3]));
-}
-
 // Bit j set when lane j's moments are ordinary: the sum finite and the squares finite and
 // at least `least` (the lane test of lnk_ordinary, in the lanes' own precision).
 static inline LNK_TARGET int lnk_ordinary_lanes_f32(__m256 sums, __m256 squares, float least) {
@@ -126,7 +117,6 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VLANE(v, j) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(j))
 #define LNK_TINY_SQUARES 0x1p-80
 #define VTRANSPOSE lnk_transpose_f32
-#define VSUM_TREE lnk_sum_tree_f32
 #define VORDINARY_LANES lnk_ordinary_lanes_f32
 #define LANES_ALL 0xFF
 #include "KernelTemplate.h"
@@ -158,7 +148,6 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
     _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
 #define LNK_TINY_SQUARES 0x1p-900
 #define VTRANSPOSE lnk_transpose_f64
-#define VSUM_TREE lnk_sum_tree_f64
 #define VORDINARY_LANES lnk_ordinary_lanes_f64
 #define LANES_ALL 0xF
 #include "KernelTemplate.h"

@@ -120,6 +120,41 @@ struct PropertyTests {
     }
   }
 
+  @Test("A row's result does not depend on where it sits in the batch", arguments: [3, 4, 8, 12, 100, 768])
+  func rowPosition(_ features: Int) throws {
+    try rowPosition(Float.self, features)
+    try rowPosition(Double.self, features)
+  }
+
+  /// Each of 13 rows (full groups of the several-rows kernels and a padded last group),
+  /// normalized alone, gives the bits it gets inside the batch; also with an offset row and
+  /// a NaN row among them.
+  func rowPosition<Scalar: BLASScalar>(_ type: Scalar.Type, _ features: Int) throws {
+    let rows = 13
+    var x = random(rows * features, seed: 21, as: Scalar.self)
+    for i in 0..<features {
+      x[4 * features + i] += 1000  // an offset row
+    }
+    x[9 * features + features / 2] = .nan
+    var norm = try LayerNorm<Scalar>(normalizedShape: [features])
+    norm.weight = random(features, seed: 22, as: Scalar.self)
+    norm.bias = random(features, seed: 23, as: Scalar.self)
+    var rms = try RMSNorm<Scalar>(normalizedShape: [features])
+    rms.weight = norm.weight
+    let batch = try norm.forwardWithStatistics(ShapedArray(shape: [rows, features], scalars: x))
+    let batchRMS = try rms(ShapedArray(shape: [rows, features], scalars: x))
+    for r in 0..<rows {
+      let row = Array(x[r * features..<(r + 1) * features])
+      let alone = try norm.forwardWithStatistics(ShapedArray(shape: [1, features], scalars: row))
+      let slice = Array(batch.output.scalars[r * features..<(r + 1) * features])
+      #expect(sameBits(alone.output.scalars, slice), "\(Scalar.self) D=\(features) row \(r)")
+      #expect(sameBits(alone.mean.scalars, [batch.mean.scalars[r]]))
+      #expect(sameBits(alone.rstd.scalars, [batch.rstd.scalars[r]]))
+      let aloneRMS = try rms(ShapedArray(shape: [1, features], scalars: row))
+      #expect(sameBits(aloneRMS.scalars, Array(batchRMS.scalars[r * features..<(r + 1) * features])))
+    }
+  }
+
   @Test("Constant rows give the bias exactly")
   func constantRows() throws {
     for features in [1, 5, 8, 40, 768, 5000] {

@@ -50,7 +50,8 @@ ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdif
                               const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme);
 
 /// Whole layer norm (centered) or RMSNorm of `rows` short rows (n < 32), several rows per
-/// vector, with the statistics in T (a short row loses nothing to it). Rows the lanes
+/// vector, with the statistics in T (a short row loses nothing to it); rows of exactly 8
+/// elements are transposed in registers, 8 (Float) or 4 (Double) at a time. Rows the lanes
 /// cannot represent are reported in `extreme` as by lnk_finish_rows (they may have been
 /// written; the caller writes them again).
 ptrdiff_t lnk_short_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, double eps,
