@@ -3,6 +3,11 @@
 # memory-bandwidth yardstick) in one go and prints the comparison table.
 #
 #   Scripts/compare-peers.sh [--threads 1,2] [--dtype float32] [--ops forward,rms_forward]
+#                            [--rounds 3]
+#
+# Each round runs the package and then every peer; the rounds' medians are merged into one
+# median per measurement (Scripts/median-of-rounds.py), so that the machine's drift from
+# minute to minute does not land on one side of a ratio only.
 #
 # The peers come from ../shared/bench (override with SHARED_BENCH=DIR). The first run
 # creates a virtualenv at /tmp/peers (override with PEERS_VENV=DIR) with numpy, torch, onnx
@@ -10,9 +15,10 @@
 # temporary folder) as ours.jsonl and peers.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=1 DTYPES=float32 OPS=forward
+THREADS=1 DTYPES=float32 OPS=forward ROUNDS=3
 while [ $# -gt 0 ]; do
   case "$1" in
+    --rounds) ROUNDS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --dtype) DTYPES=$2; shift 2 ;;
     --ops) OPS=$2; shift 2 ;;
@@ -29,16 +35,26 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import torch, onnxrun
   "$VENV/bin/pip" install -q numpy torch onnx onnxruntime
 fi
 
-Scripts/benchmark.sh --json --threads "$THREADS" --dtype "$DTYPES" --ops "$OPS" > "$OUT/ours.jsonl"
-# glibc would map a fresh region for every output of 32 MiB or more (see shared/bench).
-export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736
-: > "$OUT/peers.jsonl"
-for dtype in ${DTYPES//,/ }; do
-  for t in ${THREADS//,/ }; do
-    "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$OPS" >> "$OUT/peers.jsonl"
+Scripts/install-dependencies.sh
+swift build -c release --product layernorm-benchmark >&2
+# For the peers only: glibc would map a fresh region for every output of 32 MiB or more
+# (see shared/bench); the package's benchmark writes into outputs it allocated once.
+PEER_ENV="MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736"
+: > "$OUT/ours-rounds.jsonl"
+: > "$OUT/peers-rounds.jsonl"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round of $ROUNDS" >&2
+  .build/release/layernorm-benchmark --json --threads "$THREADS" --dtype "$DTYPES" --ops "$OPS" \
+    >> "$OUT/ours-rounds.jsonl"
+  for dtype in ${DTYPES//,/ }; do
+    for t in ${THREADS//,/ }; do
+      env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$OPS" >> "$OUT/peers-rounds.jsonl"
+    done
+    env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw ort --threads 1 --dtype "$dtype" --ops "$OPS" >> "$OUT/peers-rounds.jsonl"
+    env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw numpy --dtype "$dtype" --ops copy >> "$OUT/peers-rounds.jsonl"
   done
-  "$VENV/bin/python" "$BENCH/peers.py" --fw ort --threads 1 --dtype "$dtype" --ops "$OPS" >> "$OUT/peers.jsonl"
-  "$VENV/bin/python" "$BENCH/peers.py" --fw numpy --dtype "$dtype" --ops copy >> "$OUT/peers.jsonl"
 done
+python3 Scripts/median-of-rounds.py "$OUT/ours-rounds.jsonl" > "$OUT/ours.jsonl"
+python3 Scripts/median-of-rounds.py "$OUT/peers-rounds.jsonl" > "$OUT/peers.jsonl"
 echo "records: $OUT" >&2
 python3 "$BENCH/compare.py" "$OUT/ours.jsonl" "$OUT/peers.jsonl"
