@@ -159,14 +159,16 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   // shorter next block ask at the start of each row.
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const int along = next && next_bytes == rows * row_bytes && row_bytes >= 1024;
+  // A row's share of the next block, whole lines (one division per block, not per row).
+  const ptrdiff_t share = next ? ((next_bytes + rows - 1) / rows + 63) & ~(ptrdiff_t)63 : 0;
+  const char *fetch = (const char *)next, *fetch_end = (const char *)next + next_bytes;
   for (ptrdiff_t r = 0; r < rows; r++) {
     const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
     if (next && !along) {
       // This row's share of the next block, so that memory keeps streaming while the
       // rows of this block are computed from cache.
-      const char *from = (const char *)next + (r * next_bytes / rows & ~(ptrdiff_t)63);
-      const char *to = (const char *)next + ((r + 1) * next_bytes / rows);
-      for (; from < to; from += 64) _mm_prefetch(from, _MM_HINT_T0);
+      const char *to = fetch + share < fetch_end ? fetch + share : fetch_end;
+      for (; fetch < to; fetch += 64) _mm_prefetch(fetch, _MM_HINT_T0);
     }
     const T *xr = x + r * n;
     T *yr = y + r * n;
