@@ -133,14 +133,28 @@ void LNK_NAME(lnk_normalize)(const T *x, T *y, ptrdiff_t n, T shift, T center, T
   LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL);
 }
 
-static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n) {
+static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n,
+                                              T *copy, ptrdiff_t ahead) {
   ptrdiff_t i = 0;
+  if (copy) {
+    for (; i + LANES <= n; i += LANES) {
+      if (ahead && ((i * (ptrdiff_t)sizeof(T)) & 63) == 0) {
+        _mm_prefetch((const char *)(a + i + ahead), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + i + ahead), _MM_HINT_T0);
+      }
+      const VEC v = VADD(VLOAD(a + i), VLOAD(b + i));
+      VSTORE(y + i, v);
+      VSTREAM(copy + i, v);
+    }
+    for (; i < n; i++) y[i] = copy[i] = a[i] + b[i];
+    return;
+  }
   for (; i + LANES <= n; i += LANES) VSTORE(y + i, VADD(VLOAD(a + i), VLOAD(b + i)));
   for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
-void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n) {
-  LNK_NAME(lnk_add_avx2)(a, b, y, n);
+void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n, T *copy, ptrdiff_t ahead) {
+  LNK_NAME(lnk_add_avx2)(a, b, y, n, copy, ahead);
 }
 
 static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n) {

@@ -246,6 +246,27 @@ struct LargeOutputTests {
         request: .input)
       #expect(sameBits(one.input!.scalars, Array(gradients.input!.scalars[range])), "dx row \(row)")
     }
+    // The fused add-and-normalize forms the sum in a scratch block and streams it out:
+    // the sum is x + r exactly, each row as alone, also when the sum goes into r itself.
+    let r: [Float] = generator.values(shape[0] * shape[1], as: Float.self).converted(to: Float.self)
+    let fused = try norm.addAndNormalize(ShapedArray(shape: shape, scalars: x), residual: ShapedArray(shape: shape, scalars: r))
+    #expect(sameBits(fused.sum.scalars, zip(x, r).map { $0 + $1 }))
+    for row in stride(from: 0, to: 4096, by: 101) {
+      let range = row * 1024..<(row + 1) * 1024
+      let one = try norm.addAndNormalize(
+        ShapedArray(shape: [1, 1024], scalars: Array(x[range])), residual: ShapedArray(shape: [1, 1024], scalars: Array(r[range])))
+      #expect(sameBits(one.output.scalars, Array(fused.output.scalars[range])), "fused row \(row)")
+    }
+    var stream = r
+    var output = [Float](repeating: 0, count: x.count)
+    try x.withUnsafeBufferPointer { xs in
+      try stream.withUnsafeMutableBufferPointer { rs in
+        try output.withUnsafeMutableBufferPointer { ys in
+          try norm.addAndNormalize(xs, residual: UnsafeBufferPointer(rs), shape: shape, sum: rs, output: ys)
+        }
+      }
+    }
+    #expect(sameBits(stream, fused.sum.scalars) && sameBits(output, fused.output.scalars))
     // And the short-row kernel: 1M x 8 Float is 32 MiB.
     let short = try LayerNorm<Float>(normalizedShape: [8])
     let xs: [Float] = generator.values(1 << 22, as: Float.self).converted(to: Float.self)

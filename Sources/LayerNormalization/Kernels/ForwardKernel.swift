@@ -47,24 +47,32 @@ let prefetchInputBytes = 1 << 19
 @specialized(where Scalar == Float)
 @specialized(where Scalar == Double)
 func runForward<Scalar: BLASScalar>(_ problem: ForwardProblem<Scalar>, maximumThreads: Int) {
-  let streaming = shouldStream(
-    problem.output, rows: problem.rows, rowBytes: problem.features * MemoryLayout<Scalar>.size)
+  let rowBytes = problem.features * MemoryLayout<Scalar>.size
+  let streaming = shouldStream(problem.output, rows: problem.rows, rowBytes: rowBytes)
+  let streamingSum =
+    problem.residual != nil && problem.features <= rowBlockElements
+    && problem.sum.map { shouldStream($0, rows: problem.rows, rowBytes: rowBytes) } ?? false
   forEachRowBlock(
     rows: problem.rows, elementsPerRow: problem.features, maximumThreads: maximumThreads
   ) { rows in
-    forwardRows(problem, rows: rows, streaming: streaming)
-    if streaming { orderStreamingStores() }
+    forwardRows(problem, rows: rows, streaming: streaming, streamingSum: streamingSum)
+    if streaming || streamingSum { orderStreamingStores() }
   }
 }
 
-/// Normalizes `rows` of `problem`, a block at a time.
+/// Normalizes `rows` of `problem`, a block at a time. With `streamingSum` (a large sum
+/// output and rows no longer than a block), `input + residual` is formed in a block-sized
+/// scratch buffer, where the normalization finds it in cache, and written to the sum output
+/// past the caches in the same pass: the sum costs one write instead of a read and a write.
 @inline(__always)
 func forwardRows<Scalar: BLASScalar>(
-  _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool
+  _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool, streamingSum: Bool
 ) {
   let n = p.features
   let blockRows = max(1, min(rows.count, rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
+  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: streamingSum ? blockRows * n : 0) {
+    scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
    withUnsafeTemporaryAllocation(of: Int.self, capacity: blockRows) { extreme in
     var start = rows.lowerBound
@@ -75,9 +83,19 @@ func forwardRows<Scalar: BLASScalar>(
       // in the output, when the caller did not ask for the sum).
       var x = p.input + offset
       if let residual = p.residual {
-        let formed = (p.sum ?? p.output) + offset
-        Scalar._add(x, residual + offset, into: formed, count: count * n)
-        x = UnsafePointer(formed)
+        if streamingSum, let sum = p.sum, let formed = scratch.baseAddress {
+          // The next block's input and residual are fetched during this one's add.
+          let ahead = fetchAhead && start + 2 * count <= rows.upperBound ? count * n : 0
+          Scalar._add(
+            x, residual + offset, into: formed, count: count * n, streamingCopy: sum + offset,
+            ahead: ahead)
+          x = UnsafePointer(formed)
+        } else {
+          let formed = (p.sum ?? p.output) + offset
+          Scalar._add(
+            x, residual + offset, into: formed, count: count * n, streamingCopy: nil, ahead: 0)
+          x = UnsafePointer(formed)
+        }
       }
       let y = p.output + offset
       let mean = p.mean.map { $0 + start }
@@ -125,6 +143,7 @@ func forwardRows<Scalar: BLASScalar>(
       start += count
     }
    }
+  }
   }
 }
 

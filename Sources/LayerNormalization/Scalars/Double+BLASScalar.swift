@@ -59,10 +59,14 @@ extension Double: BLASScalar {
   @inline(__always)
   public static func _add(
     _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>,
-    count: Int
+    count: Int, streamingCopy: UnsafeMutablePointer<Double>?, ahead: Int
   ) {
-    guard hasVectorKernels else { return add(a, b, into: y, count: count) }
-    lnk_add_f64(a, b, y, count)
+    guard hasVectorKernels else {
+      add(a, b, into: y, count: count)
+      streamingCopy?.update(from: y, count: count)
+      return
+    }
+    lnk_add_f64(a, b, y, count, streamingCopy, ahead)
   }
 
   /// The AVX2 kernel `lnk_finish_rows` where the CPU has it, else the portable loops.

@@ -63,10 +63,14 @@ extension Float: BLASScalar {
   @inline(__always)
   public static func _add(
     _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-    count: Int
+    count: Int, streamingCopy: UnsafeMutablePointer<Float>?, ahead: Int
   ) {
-    guard hasVectorKernels else { return add(a, b, into: y, count: count) }
-    lnk_add_f32(a, b, y, count)
+    guard hasVectorKernels else {
+      add(a, b, into: y, count: count)
+      streamingCopy?.update(from: y, count: count)
+      return
+    }
+    lnk_add_f32(a, b, y, count, streamingCopy, ahead)
   }
 
   /// The AVX2 kernel `lnk_finish_rows` where the CPU has it, else the portable loops.

@@ -26,9 +26,13 @@ void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float shift, float
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, double center,
                        double rstd, const double *w, const double *b, int streaming);
 
-/// y[i] = a[i] + b[i].
-void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n);
-void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n);
+/// y[i] = a[i] + b[i]; when `copy` is not NULL the same values also go to `copy` with
+/// non-temporal stores (it must be 16-byte aligned; call lnk_store_fence before reading).
+/// `ahead` > 0 prefetches a[i + ahead] and b[i + ahead] along the way (the next block).
+void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *copy,
+                 ptrdiff_t ahead);
+void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy,
+                 ptrdiff_t ahead);
 
 /// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
 /// centered (LayerNorm): sums[r] = sum(x_r); m0 = (T)(sums[r] / n), moments of x - m0,
