@@ -9,13 +9,9 @@
 // most 128 terms each.
 #define LNK_FLUSH 1024
 
-static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) {
-  T lanes[LANES];
-  VSTORE(lanes, v);
-  double total = 0;
-  for (int i = 0; i < LANES; i++) total += (double)lanes[i];
-  return total;
-}
+// The lanes of v added in Double, as a tree (a short dependency chain: it sits between a
+// row's sums and its statistics).
+static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(v); }
 
 // `ahead`, when not NULL, is memory read next: the loops below fetch half as many bytes
 // of it as they read of x, one line per 4 vectors (128 bytes) of x, so that a long row's
@@ -633,6 +629,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef VHSUM_ROWS
 #undef VLANE
 #undef VTRANSPOSE
+#undef VHSUM_DOUBLE
 #undef VORDINARY_LANES
 #undef LANES_ALL
 #undef VMASKSUB

@@ -70,6 +70,17 @@ static inline LNK_TARGET void lnk_transpose_f64(__m256d *v) {
   v[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
+// The lanes of a float or double vector, converted to double and added as a tree.
+static inline LNK_TARGET double lnk_hsum_pd(__m256d v) {
+  const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+static inline LNK_TARGET double lnk_hsum_double_f32(__m256 v) {
+  return lnk_hsum_pd(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                                   _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))));
+}
+static inline LNK_TARGET double lnk_hsum_double_f64(__m256d v) { return lnk_hsum_pd(v); }
+
 // Bit j set when lane j's moments are ordinary: the sum finite and the squares finite and
 // at least `least` (the lane test of lnk_ordinary, in the lanes' own precision).
 static inline LNK_TARGET int lnk_ordinary_lanes_f32(__m256 sums, __m256 squares, float least) {
@@ -117,6 +128,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VLANE(v, j) _mm256_permutevar8x32_ps((v), _mm256_set1_epi32(j))
 #define LNK_TINY_SQUARES 0x1p-80
 #define VTRANSPOSE lnk_transpose_f32
+#define VHSUM_DOUBLE lnk_hsum_double_f32
 #define VORDINARY_LANES lnk_ordinary_lanes_f32
 #define LANES_ALL 0xFF
 #include "KernelTemplate.h"
@@ -148,6 +160,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
     _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
 #define LNK_TINY_SQUARES 0x1p-900
 #define VTRANSPOSE lnk_transpose_f64
+#define VHSUM_DOUBLE lnk_hsum_double_f64
 #define VORDINARY_LANES lnk_ordinary_lanes_f64
 #define LANES_ALL 0xF
 #include "KernelTemplate.h"
