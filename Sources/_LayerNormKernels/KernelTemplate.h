@@ -599,6 +599,33 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                                    db, streaming);
 }
 
+static LNK_TARGET void LNK_NAME(lnk_add_blocks_avx2)(const T *partials, ptrdiff_t blocks,
+                                                     ptrdiff_t stride, ptrdiff_t count,
+                                                     T *out) {
+  // Columns a chunk at a time, so that the Double totals stay in L1 while every block's
+  // stretch of the chunk is read in order.
+  enum { CHUNK = 256 };
+  double total[CHUNK];
+  for (ptrdiff_t start = 0; start < count; start += CHUNK) {
+    const ptrdiff_t width = count - start < CHUNK ? count - start : CHUNK;
+    const ptrdiff_t vector_width = width / 4 * 4;
+    for (ptrdiff_t j = 0; j < width; j++) total[j] = 0;
+    for (ptrdiff_t b = 0; b < blocks; b++) {
+      const T *row = partials + b * stride + start;
+      ptrdiff_t j = 0;
+      for (; j < vector_width; j += 4)
+        _mm256_storeu_pd(total + j, _mm256_add_pd(_mm256_loadu_pd(total + j), VLOAD4_PD(row + j)));
+      for (; j < width; j++) total[j] += (double)row[j];
+    }
+    for (ptrdiff_t j = 0; j < width; j++) out[start + j] = (T)total[j];
+  }
+}
+
+void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t stride,
+                              ptrdiff_t count, T *out) {
+  LNK_NAME(lnk_add_blocks_avx2)(partials, blocks, stride, count, out);
+}
+
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_VECTOR_STEP
@@ -630,6 +657,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
 #undef VLANE
 #undef VTRANSPOSE
 #undef VHSUM_DOUBLE
+#undef VLOAD4_PD
 #undef VORDINARY_LANES
 #undef LANES_ALL
 #undef VMASKSUB

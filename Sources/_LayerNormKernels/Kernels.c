@@ -129,6 +129,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define LNK_TINY_SQUARES 0x1p-80
 #define VTRANSPOSE lnk_transpose_f32
 #define VHSUM_DOUBLE lnk_hsum_double_f32
+#define VLOAD4_PD(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
 #define VORDINARY_LANES lnk_ordinary_lanes_f32
 #define LANES_ALL 0xFF
 #include "KernelTemplate.h"
@@ -161,6 +162,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define LNK_TINY_SQUARES 0x1p-900
 #define VTRANSPOSE lnk_transpose_f64
 #define VHSUM_DOUBLE lnk_hsum_double_f64
+#define VLOAD4_PD(p) _mm256_loadu_pd(p)
 #define VORDINARY_LANES lnk_ordinary_lanes_f64
 #define LANES_ALL 0xF
 #include "KernelTemplate.h"
@@ -173,6 +175,8 @@ void lnk_moments_f32(const float *x, float s, ptrdiff_t n, double *a, double *b)
 void lnk_moments_f64(const double *x, double s, ptrdiff_t n, double *a, double *b) { (void)x; (void)s; (void)n; *a = 0; *b = 0; }
 void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, float r, const float *w, const float *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
+void lnk_add_blocks_f32(const float *p, ptrdiff_t blocks, ptrdiff_t stride, ptrdiff_t count, float *out) { (void)p; (void)blocks; (void)stride; (void)count; (void)out; }
+void lnk_add_blocks_f64(const double *p, ptrdiff_t blocks, ptrdiff_t stride, ptrdiff_t count, double *out) { (void)p; (void)blocks; (void)stride; (void)count; (void)out; }
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *copy, ptrdiff_t ahead) { (void)a; (void)b; (void)y; (void)n; (void)copy; (void)ahead; }
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy, ptrdiff_t ahead) { (void)a; (void)b; (void)y; (void)n; (void)copy; (void)ahead; }
 ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered, const float *w, const float *b, float *mean, float *rstd, int streaming, const void *next, ptrdiff_t next_bytes, ptrdiff_t *e) { (void)next; (void)next_bytes; (void)x; (void)y; (void)rows; (void)n; (void)sums; (void)eps; (void)centered; (void)w; (void)b; (void)mean; (void)rstd; (void)streaming; (void)e; return 0; }

@@ -76,8 +76,22 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
     }
     if streaming { orderStreamingStores() }
   }
-  if let dweight = p.weightGradient { addBlocks(weightPartials, blocks: blocks, count: n, into: dweight) }
-  if let dbias = p.biasGradient { addBlocks(biasPartials, blocks: blocks, count: n, into: dbias) }
+  // The block sums, split by columns over the threads (each column is added in block
+  // order whatever the split).
+  let outputs = SendableBox((p.weightGradient, p.biasGradient))
+  if p.weightGradient != nil || p.biasGradient != nil {
+    forEachRowBlock(rows: n, elementsPerRow: blocks, maximumThreads: maximumThreads) { columns in
+      let (weightPartials, biasPartials) = partials.value
+      let (dweight, dbias) = outputs.value
+      let j = columns.lowerBound
+      if let dweight {
+        Scalar._addBlocks(weightPartials + j, blocks: blocks, stride: n, count: columns.count, into: dweight + j)
+      }
+      if let dbias {
+        Scalar._addBlocks(biasPartials + j, blocks: blocks, stride: n, count: columns.count, into: dbias + j)
+      }
+    }
+  }
 }
 
 /// The statistics the backward uses for one row: the forward's saved ones, or computed
@@ -92,14 +106,16 @@ func rowStatistics<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, row: Int)
   return rowStatistics(p.input + row * p.features, count: p.features, kind: p.kind, eps: p.eps, ones: p.ones)
 }
 
-/// `out[j] = sum over blocks of partials[block * count + j]`, added in `Double` in block order.
+/// `out[j] = sum over blocks of partials[block * stride + j]` for `j` in `0..<count`,
+/// added in `Double` in block order: the portable version of the C kernel `lnk_add_blocks`.
 func addBlocks<Scalar: BLASScalar>(
-  _ partials: UnsafePointer<Scalar>, blocks: Int, count: Int, into out: UnsafeMutablePointer<Scalar>
+  _ partials: UnsafePointer<Scalar>, blocks: Int, stride: Int, count: Int,
+  into out: UnsafeMutablePointer<Scalar>
 ) {
   withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { total in
     total.initialize(repeating: 0)
     for block in 0..<blocks {
-      let row = partials + block * count
+      let row = partials + block * stride
       for j in 0..<count { total[j] += Double(row[j]) }
     }
     for j in 0..<count { out[j] = Scalar(total[j]) }

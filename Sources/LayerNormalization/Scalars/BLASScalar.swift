@@ -93,6 +93,12 @@ where Self.RawSignificand: FixedWidthInteger {
     weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?,
     streaming: Bool)
 
+  /// `out[j] = Self(sum of Double(partials[b * stride + j]) for b in 0..<blocks)` for `j`
+  /// in `0..<count`: the backward's per-block weight and bias sums, added in block order.
+  static func _addBlocks(
+    _ partials: UnsafePointer<Self>, blocks: Int, stride: Int, count: Int,
+    into out: UnsafeMutablePointer<Self>)
+
   /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`. With
   /// `streamingCopy`, the same values also go there past the caches (16-byte aligned
   /// memory; it may equal `a` or `b`, not `y`), and `a` and `b` are fetched `ahead`

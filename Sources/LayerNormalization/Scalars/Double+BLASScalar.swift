@@ -108,6 +108,18 @@ extension Double: BLASScalar {
       streaming ? 1 : 0, extreme)
   }
 
+  /// The AVX2 kernel `lnk_add_blocks` where the CPU has it, else the portable loop.
+  @inline(__always)
+  public static func _addBlocks(
+    _ partials: UnsafePointer<Double>, blocks: Int, stride: Int, count: Int,
+    into out: UnsafeMutablePointer<Double>
+  ) {
+    guard hasVectorKernels else {
+      return addBlocks(partials, blocks: blocks, stride: stride, count: count, into: out)
+    }
+    lnk_add_blocks_f64(partials, blocks, stride, count, out)
+  }
+
   /// The AVX2 kernel `lnk_backward_rows` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _backwardRows(

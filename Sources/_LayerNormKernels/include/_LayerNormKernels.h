@@ -81,6 +81,13 @@ void lnk_backward_rows_f64(const double *dy, const double *x, double *dx, ptrdif
                            const double *rstd, int centered, const double *w, double *dw,
                            double *db, int streaming);
 
+/// out[j] = (T) sum over b < blocks of (double)partials[b * stride + j], for j < count: the
+/// blocks added in order in Double, column by column (the same bits as a scalar loop).
+void lnk_add_blocks_f32(const float *partials, ptrdiff_t blocks, ptrdiff_t stride,
+                        ptrdiff_t count, float *out);
+void lnk_add_blocks_f64(const double *partials, ptrdiff_t blocks, ptrdiff_t stride,
+                        ptrdiff_t count, double *out);
+
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
 
