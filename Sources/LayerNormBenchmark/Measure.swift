@@ -35,22 +35,44 @@ func nowNanoseconds() -> UInt64 {
   return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// The median time of one call of `body`, in microseconds: `samples` samples, each running
-/// `body` enough times to last at least 2 ms, after one warm-up sample.
-func medianMicroseconds(samples: Int, _ body: () -> Void) -> Double {
+/// Times one call of `body` in microseconds: warms it up and returns a sampler that runs
+/// it enough times (at least once) for a sample to last at least 2 ms.
+func sampler(_ body: @escaping () -> Void) -> () -> Double {
   body()
   let start = nowNanoseconds()
   body()
   let once = max(nowNanoseconds() - start, 1)
   let repeats = max(1, Int(2_000_000 / once))
-  var times: [Double] = []
-  for _ in 0..<samples {
+  return {
     let t0 = nowNanoseconds()
     for _ in 0..<repeats { body() }
-    times.append(Double(nowNanoseconds() - t0) / Double(repeats) / 1000)
+    return Double(nowNanoseconds() - t0) / Double(repeats) / 1000
   }
-  times.sort()
-  return times[times.count / 2]
+}
+
+func median(_ values: [Double]) -> Double {
+  let sorted = values.sorted()
+  return sorted[sorted.count / 2]
+}
+
+/// The medians of `samples` samples of `ours` and, when given, `otherSamples` samples of
+/// `other` taken in between (spread evenly over the same span of time): on a shared machine
+/// whose speed drifts, a ratio of the two medians then compares like with like.
+func interleavedMedians(
+  samples: Int, _ ours: @escaping () -> Void, otherSamples: Int, _ other: (() -> Void)?
+) -> (ours: Double, other: Double?) {
+  let timeOurs = sampler(ours)
+  let timeOther = other.map(sampler)
+  var oursTimes: [Double] = []
+  var otherTimes: [Double] = []
+  let stride = max(1, samples / max(1, otherSamples))
+  for i in 0..<samples {
+    oursTimes.append(timeOurs())
+    if let timeOther, i % stride == 0, otherTimes.count < otherSamples {
+      otherTimes.append(timeOther())
+    }
+  }
+  return (median(oursTimes), otherTimes.isEmpty ? nil : median(otherTimes))
 }
 
 func randomArray<Scalar: BLASScalar>(_ count: Int, seed: UInt64, scale: Double = 1, offset: Double = 0)
@@ -211,14 +233,19 @@ func measure<Scalar: BLASScalar>(
     fatal("unknown op \(op)")
   }
 
+  // The naive loops are timed once per op, dtype and shape (the 1-thread run), their
+  // samples interleaved with the package's.
+  let key = "\(op) \(dtype) \(rows)x\(features)"
+  let timeNaive = options.naive && naiveCache[key] == nil
+  let times = interleavedMedians(
+    samples: options.samples, ours, otherSamples: max(3, options.samples / 3),
+    timeNaive ? naive : nil)
   var records = [
     BenchmarkRecord(
       impl: "layernorm", op: op, dtype: dtype, threads: threads, rows: rows, features: features,
-      medianMicroseconds: medianMicroseconds(samples: options.samples, ours), bytesMoved: bytes)
+      medianMicroseconds: times.ours, bytesMoved: bytes)
   ]
-  if options.naive {
-    let key = "\(op) \(dtype) \(rows)x\(features)"
-    let time = naiveCache[key] ?? medianMicroseconds(samples: max(3, options.samples / 3), naive)
+  if options.naive, let time = times.other ?? naiveCache[key] {
     naiveCache[key] = time
     records.append(
       BenchmarkRecord(
