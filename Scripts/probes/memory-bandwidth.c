@@ -1,7 +1,7 @@
 // The memory yardsticks the README compares the kernels with: one thread copying, reading,
 // and reading while writing with ordinary or non-temporal stores, over arrays of N floats.
 //
-//   Scripts/memory-bandwidth.sh [N ...]      (default: 4194304 8000000, the benchmark's
+//   Scripts/probe.sh memory-bandwidth [N ...]   (default: 4194304 8000000, the benchmark's
 //                                             32768x128 and 1000000x8)
 //
 // Prints the median of repeated runs of each loop and the bytes moved per second (reads

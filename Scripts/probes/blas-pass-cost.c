@@ -9,7 +9,7 @@
 //                        (not the package: its error grows with (x[0] - mean)^2 / var)
 //   stream only          a read and a non-temporal write of the same bytes: the floor
 //
-//   Scripts/blas-pass-cost.sh [ROWSxCOLS ...]      (default 32768x128 16384x256 5461x768)
+//   Scripts/probe.sh blas-pass-cost [ROWSxCOLS ...]   (default 32768x128 16384x256 5461x768)
 #include <cblas.h>
 #include <immintrin.h>
 #include <math.h>

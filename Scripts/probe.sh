@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds and runs one of the C probes in Scripts/probes/: small stand-alone programs that
+# measure the yardsticks the README and the issue notes compare the package with.
+#
+#   Scripts/probe.sh memory-bandwidth [N ...]         one thread's memcpy, read, and
+#                                                      read-while-writing bandwidth
+#   Scripts/probe.sh blas-pass-cost [ROWSxCOLS ...]   the forward's separate BLAS pass
+#   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor [args]}
+shift
+source=Scripts/probes/$name.c
+[ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
+CC=${CC:-$(command -v clang || command -v cc)}
+flags=(-O2)
+if [ "$name" = blas-pass-cost ]; then
+  Scripts/install-dependencies.sh
+  read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
+  flags+=("${blas[@]}")
+fi
+mkdir -p .build/probes
+"$CC" -o ".build/probes/$name" "$source" "${flags[@]}" -lm
+if [ "$name" = memory-bandwidth ] && [ $# -eq 0 ]; then set -- 4194304 8000000; fi
+OPENBLAS_NUM_THREADS=1 exec ".build/probes/$name" "$@"

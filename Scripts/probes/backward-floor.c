@@ -1,0 +1,120 @@
+// How close the backward can get to memory speed: the package's backward row scheme in
+// plain C (pass 1: sum(g), sum(g * xhat) and the weight/bias partials; pass 2: dx streamed
+// out, prefetching the next row) beside variants without the weight/bias partials or the
+// prefetch, and the floor: reading two arrays and streaming one out. Runs interleaved in
+// one process, so the machine's drift hits them alike.
+//
+//   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   (default 32768x128 8192x1024)
+#include <immintrin.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec * 1e-3;
+}
+
+static int by_value(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static inline AVX2 void stream(float *p, __m256 v) {
+  _mm_stream_ps(p, _mm256_castps256_ps128(v));
+  _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
+}
+
+static inline AVX2 double lane_sum(__m256 v) {
+  const __m256d d = _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)),
+                                  _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  const __m128d p = _mm_add_pd(_mm256_castpd256_pd128(d), _mm256_extractf128_pd(d, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(p, _mm_unpackhi_pd(p, p)));
+}
+
+static AVX2 void backward_row(const float *dy, const float *x, float *dx, long n, float mean,
+                              float rstd, const float *w, float *dw, float *db,
+                              const float *next_dy, const float *next_x) {
+  const __m256 shift = _mm256_set1_ps(mean), r = _mm256_set1_ps(rstd);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0;
+  for (long i = 0; i < n; i += 16) {
+    const __m256 xh0 = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift), r);
+    const __m256 xh1 = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), shift), r);
+    const __m256 d0 = _mm256_loadu_ps(dy + i), d1 = _mm256_loadu_ps(dy + i + 8);
+    const __m256 g0 = _mm256_mul_ps(d0, _mm256_loadu_ps(w + i));
+    const __m256 g1 = _mm256_mul_ps(d1, _mm256_loadu_ps(w + i + 8));
+    a0 = _mm256_add_ps(a0, g0);
+    a1 = _mm256_add_ps(a1, g1);
+    b0 = _mm256_fmadd_ps(g0, xh0, b0);
+    b1 = _mm256_fmadd_ps(g1, xh1, b1);
+    if (dw) {
+      _mm256_storeu_ps(dw + i, _mm256_fmadd_ps(d0, xh0, _mm256_loadu_ps(dw + i)));
+      _mm256_storeu_ps(dw + i + 8, _mm256_fmadd_ps(d1, xh1, _mm256_loadu_ps(dw + i + 8)));
+      _mm256_storeu_ps(db + i, _mm256_add_ps(_mm256_loadu_ps(db + i), d0));
+      _mm256_storeu_ps(db + i + 8, _mm256_add_ps(_mm256_loadu_ps(db + i + 8), d1));
+    }
+  }
+  const __m256 ca = _mm256_set1_ps((float)(lane_sum(_mm256_add_ps(a0, a1)) / n));
+  const __m256 cb = _mm256_set1_ps((float)(lane_sum(_mm256_add_ps(b0, b1)) / n));
+  for (long i = 0; i < n; i += 8) {
+    if (next_dy && (i * 4 & 63) == 0) {
+      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
+      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+    }
+    const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), shift), r);
+    const __m256 g = _mm256_mul_ps(_mm256_loadu_ps(dy + i), _mm256_loadu_ps(w + i));
+    stream(dx + i, _mm256_mul_ps(r, _mm256_sub_ps(_mm256_sub_ps(g, ca), _mm256_mul_ps(xh, cb))));
+  }
+}
+
+static AVX2 void floor_loop(const float *a, const float *b, float *y, long count) {
+  for (long i = 0; i < count; i += 8) stream(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+}
+
+int main(int argc, char **argv) {
+  const char *fallback[] = {"32768x128", "8192x1024"};
+  const int shapes = argc > 1 ? argc - 1 : 2;
+  const int repeats = 20;
+  const char *names[] = {"package scheme", "without dw/db partials", "without prefetch", "floor: 2 reads, 1 streamed write"};
+  for (int k = 0; k < shapes; k++) {
+    long rows = 0, n = 0;
+    if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2 || n % 16) {
+      fprintf(stderr, "shapes are ROWSxCOLS with COLS a multiple of 16\n");
+      return 2;
+    }
+    float *dy = aligned_alloc(64, rows * n * 4), *x = aligned_alloc(64, rows * n * 4);
+    float *dx = aligned_alloc(64, rows * n * 4), *w = aligned_alloc(64, n * 4);
+    float *dw = aligned_alloc(64, n * 4), *db = aligned_alloc(64, n * 4);
+    for (long i = 0; i < rows * n; i++) dy[i] = (float)(i % 13) / 10, x[i] = (float)(i * 7919 % 1000) / 100, dx[i] = 0;
+    for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * i;
+    double times[4][64];
+    for (int r = 0; r < repeats; r++)
+      for (int v = 0; v < 4; v++) {
+        const double start = now_us();
+        if (v == 3) {
+          floor_loop(dy, x, dx, rows * n);
+        } else {
+          for (long s = 0; s < rows; s += 256) {  // blocks of 256 rows, partials zeroed per block
+            for (long j = 0; j < n; j++) dw[j] = db[j] = 0;
+            for (long q = s; q < s + 256 && q < rows; q++) {
+              const int fetch = q + 1 < rows && v != 2;
+              backward_row(dy + q * n, x + q * n, dx + q * n, n, 5, 0.3f, w, v == 1 ? NULL : dw, db,
+                           fetch ? dy + (q + 1) * n : NULL, fetch ? x + (q + 1) * n : NULL);
+            }
+          }
+        }
+        _mm_sfence();
+        times[v][r] = now_us() - start;
+      }
+    for (int v = 0; v < 4; v++) {
+      qsort(times[v], repeats, sizeof(double), by_value);
+      printf("%ldx%-6ld %-34s median %7.0f us\n", rows, n, names[v], times[v][repeats / 2]);
+    }
+    free(dy), free(x), free(dx), free(w), free(dw), free(db);
+  }
+  return 0;
+}
