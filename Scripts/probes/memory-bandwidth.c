@@ -12,16 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e6 + t.tv_nsec * 1e-3;
-}
-
-static int by_value(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
+#include "probe.h"
 
 __attribute__((target("avx2,fma"))) static void scale_streaming(const float *x, float *y, size_t n) {
   const __m256 a = _mm256_set1_ps(1.5f), b = _mm256_set1_ps(0.5f);
