@@ -1,8 +1,9 @@
 // The memory yardsticks the README compares the kernels with: one thread copying, reading,
 // and reading while writing with ordinary or non-temporal stores, over arrays of N floats.
 //
-//   Scripts/probe.sh memory-bandwidth [N ...]   (default: 4194304 8000000, the benchmark's
-//                                             32768x128 and 1000000x8)
+//   Scripts/probe.sh memory-bandwidth [N ...]
+//
+// (default: 4194304 and 8000000 floats, the benchmark's 32768x128 and 1000000x8).
 //
 // Prints the median of repeated runs of each loop and the bytes moved per second (reads
 // plus writes). Built with -O2 and an AVX2 function attribute, as the package's kernels.
@@ -14,18 +15,18 @@
 
 #include "probe.h"
 
-__attribute__((target("avx2,fma"))) static void scale_streaming(const float *x, float *y, size_t n) {
+static AVX2 void scale_streaming(const float *x, float *y, size_t n) {
   const __m256 a = _mm256_set1_ps(1.5f), b = _mm256_set1_ps(0.5f);
   for (size_t i = 0; i < n; i += 8) _mm256_stream_ps(y + i, _mm256_fmadd_ps(_mm256_load_ps(x + i), a, b));
   _mm_sfence();
 }
 
-__attribute__((target("avx2,fma"))) static void scale_ordinary(const float *x, float *y, size_t n) {
+static AVX2 void scale_ordinary(const float *x, float *y, size_t n) {
   const __m256 a = _mm256_set1_ps(1.5f), b = _mm256_set1_ps(0.5f);
   for (size_t i = 0; i < n; i += 8) _mm256_store_ps(y + i, _mm256_fmadd_ps(_mm256_load_ps(x + i), a, b));
 }
 
-__attribute__((target("avx2,fma"))) static float read_only(const float *x, size_t n) {
+static AVX2 float read_only(const float *x, size_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = s0;
   for (size_t i = 0; i < n; i += 16) {
     s0 = _mm256_add_ps(s0, _mm256_load_ps(x + i));
