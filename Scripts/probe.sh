@@ -19,7 +19,12 @@ if [ "$name" = blas-pass-cost ]; then
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
 fi
+sources=("$source")
+if [ "$name" = backward-floor ]; then  # beside the package's own kernel
+  sources+=(Sources/_LayerNormKernels/Kernels.c)
+  flags+=(-ISources/_LayerNormKernels/include)
+fi
 mkdir -p .build/probes
-"$CC" -o ".build/probes/$name" "$source" "${flags[@]}" -lm
+"$CC" -o ".build/probes/$name" "${sources[@]}" "${flags[@]}" -lm
 if [ "$name" = memory-bandwidth ] && [ $# -eq 0 ]; then set -- 4194304 8000000; fi
 OPENBLAS_NUM_THREADS=1 exec ".build/probes/$name" "$@"

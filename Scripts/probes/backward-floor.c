@@ -1,8 +1,9 @@
 // How close the backward can get to memory speed: the package's backward row scheme in
 // plain C (pass 1: sum(g), sum(g * xhat) and the weight/bias partials; pass 2: dx streamed
-// out, prefetching the next row) beside variants without the weight/bias partials or the
-// prefetch, and the floor: reading two arrays and streaming one out. Runs interleaved in
-// one process, so the machine's drift hits them alike.
+// out, prefetching the next row), the package's own kernel (lnk_backward_rows_f32, built
+// from Sources/_LayerNormKernels), the scheme without the prefetch, and the floor: reading
+// two arrays and streaming one out. Runs interleaved in one process, the order rotated
+// every repetition, so the machine's drift and the order hit them alike.
 //
 //   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   (default 32768x128 8192x1024)
 #include <immintrin.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "probe.h"
+#include "_LayerNormKernels.h"
 
 static AVX2 void backward_row(const float *dy, const float *x, float *dx, long n, float mean,
                               float rstd, const float *w, float *dw, float *db,
@@ -56,7 +58,7 @@ int main(int argc, char **argv) {
   const char *fallback[] = {"32768x128", "8192x1024"};
   const int shapes = argc > 1 ? argc - 1 : 2;
   const int repeats = 20;
-  const char *names[] = {"package scheme", "without dw/db partials", "without prefetch", "floor: 2 reads, 1 streamed write"};
+  const char *names[] = {"scheme in plain C", "package kernel", "without prefetch", "floor: 2 reads, 1 streamed write"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
     if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2 || n % 16) {
@@ -68,18 +70,28 @@ int main(int argc, char **argv) {
     float *dw = aligned_alloc(64, n * 4), *db = aligned_alloc(64, n * 4);
     for (long i = 0; i < rows * n; i++) dy[i] = (float)(i % 13) / 10, x[i] = (float)(i * 7919 % 1000) / 100, dx[i] = 0;
     for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * i;
+    float shift[256], center[256], rstd[256];
+    for (int k = 0; k < 256; k++) shift[k] = 5, center[k] = 0, rstd[k] = 0.3f;
     double times[4][64];
     for (int r = 0; r < repeats; r++)
-      for (int v = 0; v < 4; v++) {
+      for (int turn = 0; turn < 4; turn++) {
+        const int v = (turn + r) % 4;
         const double start = now_us();
         if (v == 3) {
           floor_loop(dy, x, dx, rows * n);
+        } else if (v == 1) {
+          for (long s = 0; s < rows; s += 256) {
+            const long count = rows - s < 256 ? rows - s : 256;
+            for (long j = 0; j < n; j++) dw[j] = db[j] = 0;
+            lnk_backward_rows_f32(dy + s * n, x + s * n, dx + s * n, count, n, shift, center, rstd,
+                                  1, w, dw, db, 1);
+          }
         } else {
           for (long s = 0; s < rows; s += 256) {  // blocks of 256 rows, partials zeroed per block
             for (long j = 0; j < n; j++) dw[j] = db[j] = 0;
             for (long q = s; q < s + 256 && q < rows; q++) {
               const int fetch = q + 1 < rows && v != 2;
-              backward_row(dy + q * n, x + q * n, dx + q * n, n, 5, 0.3f, w, v == 1 ? NULL : dw, db,
+              backward_row(dy + q * n, x + q * n, dx + q * n, n, 5, 0.3f, w, dw, db,
                            fetch ? dy + (q + 1) * n : NULL, fetch ? x + (q + 1) * n : NULL);
             }
           }
