@@ -199,6 +199,8 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
       if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
       const double s = 1 / sqrt(sums[r] / count + eps);
       if (rstd) rstd[r] = (T)s;
+      // RMSNorm has one pass here, which fetches the first half of the next row; the
+      // hardware prefetcher finds the rest.
       LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming, ahead);
     }
   }

@@ -83,19 +83,16 @@ func forwardRows<Scalar: BLASScalar>(
       // in the output, when the caller did not ask for the sum).
       var x = p.input + offset
       if let residual = p.residual {
-        if streamingSum, let sum = p.sum, let formed = scratch.baseAddress {
-          // The next block's input and residual are fetched during this one's add.
-          let ahead = fetchAhead && start + 2 * count <= rows.upperBound ? count * n : 0
-          Scalar._add(
-            x, residual + offset, into: formed, count: count * n, streamingCopy: sum + offset,
-            ahead: ahead)
-          x = UnsafePointer(formed)
-        } else {
-          let formed = (p.sum ?? p.output) + offset
-          Scalar._add(
-            x, residual + offset, into: formed, count: count * n, streamingCopy: nil, ahead: 0)
-          x = UnsafePointer(formed)
-        }
+        // With a streamed sum: formed in the scratch block, copied out past the caches, and
+        // the next block's input and residual fetched during this one's add.
+        let formed = streamingSum ? scratch.baseAddress! : (p.sum ?? p.output) + offset
+        let copy = streamingSum ? p.sum.map { $0 + offset } : nil
+        let ahead =
+          streamingSum && fetchAhead && start + 2 * count <= rows.upperBound ? count * n : 0
+        Scalar._add(
+          x, residual + offset, into: formed, count: count * n, streamingCopy: copy,
+          ahead: ahead)
+        x = UnsafePointer(formed)
       }
       let y = p.output + offset
       let mean = p.mean.map { $0 + start }

@@ -28,7 +28,8 @@ void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, do
 
 /// y[i] = a[i] + b[i]; when `copy` is not NULL the same values also go to `copy` with
 /// non-temporal stores (it must be 16-byte aligned; call lnk_store_fence before reading).
-/// `ahead` > 0 prefetches a[i + ahead] and b[i + ahead] along the way (the next block).
+/// With `copy`, `ahead` > 0 also prefetches a[i + ahead] and b[i + ahead] along the way (the
+/// next block); without it, `ahead` is ignored.
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *copy,
                  ptrdiff_t ahead);
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy,
