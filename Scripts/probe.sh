@@ -6,6 +6,8 @@
 #                                                      read-while-writing bandwidth
 #   Scripts/probe.sh blas-pass-cost [ROWSxCOLS ...]   the forward's separate BLAS pass
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
+#   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
+#                                                      column-blocked write
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor [args]}
@@ -14,13 +16,13 @@ source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
 CC=${CC:-$(command -v clang || command -v cc)}
 flags=(-O2)
-if [ "$name" = blas-pass-cost ]; then
+if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ]; then
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
 fi
 sources=("$source")
-if [ "$name" = backward-floor ]; then  # beside the package's own kernel
+if [ "$name" = backward-floor ] || [ "$name" = long-rows ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
 fi

@@ -69,8 +69,9 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
   *squares_out = squares;
 }
 
-void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double *squares) {
-  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, NULL);
+void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double *squares,
+                           const T *next) {
+  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, (const char *)next);
 }
 
 // One element, as the vector loop computes it (same operation order, so the head and tail

@@ -171,8 +171,8 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 // No x86 vectors: the package uses its Swift loops; these are never called.
 int lnk_has_avx2_fma(void) { return 0; }
 void lnk_store_fence(void) {}
-void lnk_moments_f32(const float *x, float s, ptrdiff_t n, double *a, double *b) { (void)x; (void)s; (void)n; *a = 0; *b = 0; }
-void lnk_moments_f64(const double *x, double s, ptrdiff_t n, double *a, double *b) { (void)x; (void)s; (void)n; *a = 0; *b = 0; }
+void lnk_moments_f32(const float *x, float s, ptrdiff_t n, double *a, double *b, const float *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }
+void lnk_moments_f64(const double *x, double s, ptrdiff_t n, double *a, double *b, const double *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }
 void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, float r, const float *w, const float *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; }
 void lnk_add_blocks_f32(const float *p, ptrdiff_t blocks, ptrdiff_t stride, ptrdiff_t count, float *out) { (void)p; (void)blocks; (void)stride; (void)count; (void)out; }

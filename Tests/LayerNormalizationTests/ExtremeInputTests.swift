@@ -27,7 +27,7 @@ struct ExtremeInputTests {
   }
 
   func check<Scalar: TestScalar>(_ type: Scalar.Type, magnitude: Double) throws {
-    for features in [3, 8, 20, 33, 768, 5000] {
+    for features in [3, 8, 20, 33, 768, 5000, 40000] {
       let base = pattern(2 * features, seed: UInt64(features))
       let scaled: [Scalar] = base.map { Scalar($0 * magnitude) }
       // The reference: the same (rounded) values, normalized exactly after scaling back up.

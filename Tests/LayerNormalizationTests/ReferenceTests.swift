@@ -26,6 +26,9 @@ struct RandomCase: CustomStringConvertible, Sendable {
       ([2, 3, 128], 1), ([2, 2, 255], 1), ([1, 768], 1), ([4, 1000], 1), ([2, 4097], 1),
       ([2, 9000], 1), ([3, 4, 5], 2), ([2, 3, 4, 5], 2), ([2, 2, 3, 4, 5], 3), ([300, 8], 1),
       ([70, 3], 1), ([2, 1, 8, 16], 2), ([9, 4], 1), ([33, 8], 1),
+      // Long rows (128 KiB and more: statistics a chunk at a time, written a column chunk at
+      // a time): both types, and Double only.
+      ([3, 40000], 1), ([2, 3, 6000], 2),
     ]
     for (shape, dims) in shapes {
       for (scale, offset) in [(1.0, 0.0), (0.01, 100.0), (1.0, 2000.0), (1e-3, -3.0), (100.0, 50.0)] {

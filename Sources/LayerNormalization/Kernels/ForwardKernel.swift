@@ -40,6 +40,10 @@ let shortRowLength = 32
 /// streams the block from memory, and passes 2 and 3 then find it in cache.
 let rowBlockElements = 8192
 
+/// Long rows (see ``isLongRow(count:of:)``) are taken in groups of about this many bytes
+/// (1 MiB): the weight and bias are read once per group.
+let longRowGroupBytes = 1 << 20
+
 /// Inputs larger than this (the 512 KiB L2 of one core) fetch each next block ahead.
 let prefetchInputBytes = 1 << 19
 
@@ -69,7 +73,9 @@ func forwardRows<Scalar: BLASScalar>(
   _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool, streamingSum: Bool
 ) {
   let n = p.features
-  let blockRows = max(1, min(rows.count, rowBlockElements / n))
+  let long = isLongRow(count: n, of: Scalar.self)
+  let blockRows = max(
+    1, min(rows.count, long ? longRowGroupBytes / (n * MemoryLayout<Scalar>.size) : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: streamingSum ? blockRows * n : 0) {
     scratch in
@@ -102,6 +108,10 @@ func forwardRows<Scalar: BLASScalar>(
         extremes = Scalar._shortRows(
           x, into: y, rows: count, count: n, kind: p.kind, eps: p.eps, weight: p.weight,
           bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
+          extreme: extreme.baseAddress!)
+      } else if long {
+        extremes = normalizeLongRows(
+          x, into: y, rows: count, p, mean: mean, rstd: rstd, streaming: streaming,
           extreme: extreme.baseAddress!)
       } else {
         // Pass 1, streaming the block from memory: the BLAS reductions.
@@ -144,6 +154,56 @@ func forwardRows<Scalar: BLASScalar>(
   }
 }
 
+/// Normalizes a group of long rows (see ``isLongRow(count:of:)``): each row's statistics
+/// a chunk at a time (``ordinaryRowStatistics(_:count:kind:eps:ones:)``), then the rows
+/// written a column chunk at a time across the group, so that the chunk of weight and bias
+/// stays in L1 for all of them. Rows for the careful path are left unwritten (the input may
+/// be the output) and reported in `extreme`; returns their count.
+@inline(__always)
+func normalizeLongRows<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int,
+  _ p: ForwardProblem<Scalar>, mean: UnsafeMutablePointer<Scalar>?,
+  rstd: UnsafeMutablePointer<Scalar>?, streaming: Bool, extreme: UnsafeMutablePointer<Int>
+) -> Int {
+  let n = p.features
+  return withUnsafeTemporaryAllocation(of: RowStatistics<Scalar>.self, capacity: rows) {
+    statistics in
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: rows) { ordinary in
+      var extremes = 0
+      var ordinaryCount = 0
+      for r in 0..<rows {
+        guard
+          let s = ordinaryRowStatistics(x + r * n, count: n, kind: p.kind, eps: p.eps, ones: p.ones)
+        else {
+          extreme[extremes] = r
+          extremes += 1
+          continue
+        }
+        statistics[ordinaryCount] = s
+        ordinary[ordinaryCount] = r
+        ordinaryCount += 1
+        if p.kind == .layer { mean?[r] = s.mean }
+        rstd?[r] = Scalar(s.rstd)
+      }
+      let chunk = statisticsChunk(of: Scalar.self)
+      var start = 0
+      while start < n {
+        let length = min(chunk, n - start)
+        for k in 0..<ordinaryCount {
+          let at = ordinary[k] * n + start
+          let s = statistics[k]
+          Scalar._normalize(
+            x + at, into: y + at, count: length, shift: s.shift, center: s.center,
+            rstd: Scalar(s.rstd), weight: p.weight.map { $0 + start },
+            bias: p.kind == .layer ? p.bias.map { $0 + start } : nil, streaming: streaming)
+        }
+        start += length
+      }
+      return extremes
+    }
+  }
+}
+
 /// Passes 2 and 3 over `rows` rows, given their first-pass reductions: the portable Swift
 /// version of the C kernel `lnk_finish_rows`.
 ///
@@ -175,7 +235,7 @@ func finishRows<Scalar: BLASScalar>(
         extremes += 1
         continue
       }
-      mean?[r] = Scalar(Double(statistics.shift) + Double(statistics.center))
+      mean?[r] = statistics.mean
       rstd?[r] = Scalar(statistics.rstd)
       normalize(
         xr, into: yr, count: n, shift: statistics.shift, center: statistics.center,

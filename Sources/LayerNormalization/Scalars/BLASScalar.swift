@@ -41,8 +41,11 @@ where Self.RawSignificand: FixedWidthInteger {
   ///   - x: `count` contiguous elements.
   ///   - shift: subtracted before summing; close to the mean, so nothing cancels.
   ///   - count: the number of elements, at least 0.
-  static func _shiftedMoments(_ x: UnsafePointer<Self>, shift: Self, count: Int)
-    -> (sum: Double, squares: Double)
+  ///   - next: `count` elements the caller reads next, or `nil`: where the CPU allows,
+  ///     their first half is fetched into cache along the way.
+  static func _shiftedMoments(
+    _ x: UnsafePointer<Self>, shift: Self, count: Int, fetching next: UnsafePointer<Self>?
+  ) -> (sum: Double, squares: Double)
 
   /// `y[i] = ((x[i] - shift) - center) * rstd * weight[i] + bias[i]` for `i` in
   /// `0..<count`, a missing weight read as ones and a missing bias as zeros.

@@ -34,13 +34,13 @@ extension Float: BLASScalar {
 
   /// The AVX2 kernel `lnk_moments` where the CPU has it, else the portable loop.
   @inline(__always)
-  public static func _shiftedMoments(_ x: UnsafePointer<Float>, shift: Float, count: Int)
-    -> (sum: Double, squares: Double)
-  {
+  public static func _shiftedMoments(
+    _ x: UnsafePointer<Float>, shift: Float, count: Int, fetching next: UnsafePointer<Float>?
+  ) -> (sum: Double, squares: Double) {
     guard hasVectorKernels else { return shiftedMoments(x, shift: shift, count: count) }
     var sum = 0.0
     var squares = 0.0
-    lnk_moments_f32(x, shift, count, &sum, &squares)
+    lnk_moments_f32(x, shift, count, &sum, &squares, next)
     return (sum, squares)
   }
 

@@ -15,9 +15,13 @@ extern "C" {
 /// 1 when the running CPU has AVX2 and FMA (and the kernels below may be called), else 0.
 int lnk_has_avx2_fma(void);
 
-/// Sum and sum of squares of `x[i] - shift` for `i < n`, in Double.
-void lnk_moments_f32(const float *x, float shift, ptrdiff_t n, double *sum, double *squares);
-void lnk_moments_f64(const double *x, double shift, ptrdiff_t n, double *sum, double *squares);
+/// Sum and sum of squares of `x[i] - shift` for `i < n`, in Double. `next` (may be NULL)
+/// is memory the caller reads next: the first half of its n elements is prefetched along
+/// the way (the hardware prefetcher finds the rest).
+void lnk_moments_f32(const float *x, float shift, ptrdiff_t n, double *sum, double *squares,
+                     const float *next);
+void lnk_moments_f64(const double *x, double shift, ptrdiff_t n, double *sum, double *squares,
+                     const double *next);
 
 /// y[i] = ((x[i] - shift) - center) * rstd * w[i] + b[i]; w or b may be NULL (ones, zeros).
 /// `streaming` != 0 writes y with non-temporal stores (call lnk_store_fence before reading).

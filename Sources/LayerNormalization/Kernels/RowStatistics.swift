@@ -1,0 +1,133 @@
+// A row's statistics, one definition for the forward and for a backward that recomputes
+// them: the shifted two-pass LayerNorm moments (a chunk at a time for long rows), RMSNorm's
+// mean square, and the careful path's for rows the fast passes cannot represent.
+
+/// Rows of at least this many bytes (128 KiB) are long: the row, its weight and its bias
+/// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
+/// them from farther out more than once. Long rows take their statistics a chunk at a time
+/// (``chunkedLayerStatistics(_:count:eps:ones:)``) and are written a column chunk at a time
+/// across a group of rows (``normalizeLongRows(_:into:rows:count:statistics:weight:bias:streaming:)``).
+func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
+  n * MemoryLayout<Scalar>.size >= 1 << 17
+}
+
+/// The chunk of a long row whose statistics are taken while it sits in L1 (16 KiB).
+func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
+  (1 << 14) / MemoryLayout<Scalar>.size
+}
+
+/// A row's statistics as the kernels use them: `xhat = ((x - shift) - center) * rstd`.
+struct RowStatistics<Scalar: BLASScalar> {
+  var shift: Scalar
+  var center: Scalar
+  var rstd: Double
+
+  /// The mean these statistics stand for, rounded to `Scalar` (what the forward reports).
+  var mean: Scalar { Scalar(Double(shift) + Double(center)) }
+}
+
+/// A row's statistics exactly as the forward computes them: LayerNorm's shifted two-pass
+/// (`m0` from a BLAS dot against ones, then the moments of `x - m0` in Double; long rows a
+/// chunk at a time), RMSNorm's mean of squares from a BLAS dot, and the careful path for
+/// the rows those cannot represent.
+@inline(__always)
+func rowStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double,
+  ones: UnsafePointer<Scalar>
+) -> RowStatistics<Scalar> {
+  if let ordinary = ordinaryRowStatistics(x, count: n, kind: kind, eps: eps, ones: ones) {
+    return ordinary
+  }
+  // The forward's careful path, its mean in the row's own units as a rounded shift and
+  // the small remainder, so that x - shift stays exact.
+  let extreme = extremeRowStatistics(x, count: n, kind: kind, eps: eps)
+  guard kind == .layer else { return RowStatistics(shift: 0, center: 0, rstd: extreme.rstd) }
+  let shift = Scalar(extreme.roughMean / extreme.scale)
+  let remainder = (extreme.roughMean - Double(shift) * extreme.scale) + extreme.correction
+  return RowStatistics(shift: shift, center: Scalar(remainder / extreme.scale), rstd: extreme.rstd)
+}
+
+/// A row's statistics from the fast passes, or `nil` when the row needs the careful path
+/// (see ``momentsAreOrdinary(sum:squares:count:as:)``).
+@inline(__always)
+func ordinaryRowStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double,
+  ones: UnsafePointer<Scalar>
+) -> RowStatistics<Scalar>? {
+  switch kind {
+  case .layer:
+    if isLongRow(count: n, of: Scalar.self) {
+      return chunkedLayerStatistics(x, count: n, eps: eps, ones: ones)
+    }
+    let m0 = Scalar(Scalar._blasDot(x, ones, count: n) / Double(n))
+    return layerStatistics(x, count: n, shift: m0, eps: eps)
+  case .rms:
+    let squares = Scalar._blasDot(x, x, count: n)
+    guard momentsAreOrdinary(sum: 0, squares: squares, count: n, as: Scalar.self) else {
+      return nil
+    }
+    return RowStatistics(shift: 0, center: 0, rstd: 1 / (squares / Double(n) + eps).squareRoot())
+  }
+}
+
+/// Pass 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`; `nil` when the
+/// moments need the careful path (see ``momentsAreOrdinary(sum:squares:count:as:)``).
+@inline(__always)
+func layerStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, shift m0: Scalar, eps: Double
+) -> RowStatistics<Scalar>? {
+  let count = Double(n)
+  let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: nil)
+  guard momentsAreOrdinary(sum: moments.sum, squares: moments.squares, count: n, as: Scalar.self)
+  else { return nil }
+  let c = moments.sum / count
+  let variance = max(moments.squares / count - c * c, 0)
+  return RowStatistics(shift: m0, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())
+}
+
+/// LayerNorm's statistics of a long row, a 16 KiB chunk at a time: the chunk's BLAS sum
+/// gives its rounded mean `m`, the moments of `x - m` are taken at once while the chunk is
+/// still in L1, and the chunks are merged in Double (Chan, Golub and LeVeque's pairwise
+/// update), so the row is read from memory once for its statistics instead of twice. Each
+/// chunk is shifted by its own mean, so a large offset cancels no digits, as in the
+/// row-at-a-time scheme. The means are kept as offsets from the first chunk's `m`, and the
+/// row's mean is returned as a rounded shift and the remainder (the center), which the write
+/// pass subtracts one after the other: a Double row keeps the digits below its mean's last
+/// bit, as ``layerStatistics(_:count:shift:eps:)`` does. `nil` when the row needs the careful
+/// path.
+func chunkedLayerStatistics<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int, eps: Double, ones: UnsafePointer<Scalar>
+) -> RowStatistics<Scalar>? {
+  let chunk = statisticsChunk(of: Scalar.self)
+  var reference = 0.0  // the first chunk's rounded mean
+  var merged = 0.0  // elements merged so far
+  var offset = 0.0  // their mean, minus `reference`
+  var squares = 0.0  // their sum of squared deviations from the mean
+  var start = 0
+  while start < n {
+    let length = min(chunk, n - start)
+    let count = Double(length)
+    let m = Scalar(Scalar._blasDot(x + start, ones, count: length) / count)
+    if start == 0 { reference = Double(m) }
+    // While the chunk is in L1, and fetching the next chunk (measured at 16x65536 in
+    // Scripts/probe.sh long-rows: 7-15 % faster).
+    let next = start + 2 * chunk <= n ? x + start + chunk : nil
+    let moments = Scalar._shiftedMoments(x + start, shift: m, count: length, fetching: next)
+    guard moments.sum.isFinite, moments.squares.isFinite else { return nil }
+    let chunkOffset = (Double(m) - reference) + moments.sum / count
+    let chunkSquares = max(moments.squares - moments.sum * (moments.sum / count), 0)
+    let total = merged + count
+    let delta = chunkOffset - offset
+    offset += delta * (count / total)
+    squares += chunkSquares + delta * delta * (merged * count / total)
+    merged = total
+    start += length
+  }
+  guard momentsAreOrdinary(sum: offset, squares: squares, count: n, as: Scalar.self) else {
+    return nil
+  }
+  let shift = Scalar(reference + offset)
+  return RowStatistics(
+    shift: shift, center: Scalar((reference - Double(shift)) + offset),
+    rstd: 1 / (squares / Double(n) + eps).squareRoot())
+}
