@@ -4,9 +4,9 @@
 
 /// Rows of at least this many bytes (128 KiB) are long: the row, its weight and its bias
 /// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
-/// them from farther out more than once. Long rows take their statistics a chunk at a time
-/// (``chunkedLayerStatistics(_:count:eps:ones:)``) and are written a column chunk at a time
-/// across a group of rows (``normalizeLongRows(_:into:rows:count:statistics:weight:bias:streaming:)``).
+/// them from farther out more than once. LayerNorm takes a long row's statistics a chunk at
+/// a time (``chunkedLayerStatistics(_:count:eps:ones:)``) and writes a group of long rows a
+/// column chunk at a time (``normalizeLongRows(_:into:rows:_:mean:rstd:streaming:extreme:)``).
 func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
   n * MemoryLayout<Scalar>.size >= 1 << 17
 }
