@@ -99,6 +99,10 @@ func measure<Scalar: BLASScalar>(
   let bias: [Scalar] = randomArray(features, seed: 4, scale: 0.5)
   var output = [Scalar](repeating: 0, count: count)
   var sum = [Scalar](repeating: 0, count: count)
+  // The naive loops write to their own buffers, so that the package's samples taken after
+  // them never stream their output onto lines the naive loops left dirty in cache.
+  var naiveOutput = [Scalar](repeating: 0, count: count)
+  var naiveSum = [Scalar](repeating: 0, count: count)
   var layer = try! LayerNorm<Scalar>(normalizedShape: [features])
   layer.weight = weight
   layer.bias = bias
@@ -122,7 +126,7 @@ func measure<Scalar: BLASScalar>(
     }
     naive = {
       x.withUnsafeBufferPointer { x in
-        output.withUnsafeMutableBufferPointer { y in
+        naiveOutput.withUnsafeMutableBufferPointer { y in
           weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
               _NaiveLoops.layerNorm(x, into: y, weight: w, bias: b, rows: rows, features: features, eps: eps)
@@ -140,7 +144,7 @@ func measure<Scalar: BLASScalar>(
     }
     naive = {
       x.withUnsafeBufferPointer { x in
-        output.withUnsafeMutableBufferPointer { y in
+        naiveOutput.withUnsafeMutableBufferPointer { y in
           weight.withUnsafeBufferPointer { w in
             _NaiveLoops.rmsNorm(x, into: y, weight: w, rows: rows, features: features, eps: eps)
           }
@@ -161,9 +165,9 @@ func measure<Scalar: BLASScalar>(
       }
     }
     naive = {
-      for i in 0..<count { sum[i] = x[i] + residual[i] }
-      sum.withUnsafeBufferPointer { s in
-        output.withUnsafeMutableBufferPointer { y in
+      for i in 0..<count { naiveSum[i] = x[i] + residual[i] }
+      naiveSum.withUnsafeBufferPointer { s in
+        naiveOutput.withUnsafeMutableBufferPointer { y in
           weight.withUnsafeBufferPointer { w in
             bias.withUnsafeBufferPointer { b in
               _NaiveLoops.layerNorm(s, into: y, weight: w, bias: b, rows: rows, features: features, eps: eps)
@@ -180,6 +184,8 @@ func measure<Scalar: BLASScalar>(
     var rstd = [Scalar](repeating: 0, count: rows)
     var dweight = [Scalar](repeating: 0, count: features)
     var dbias = [Scalar](repeating: 0, count: features)
+    var naiveWeightGradient = dweight
+    var naiveBiasGradient = dbias
     x.withUnsafeBufferPointer { x in
       output.withUnsafeMutableBufferPointer { y in
         mean.withUnsafeMutableBufferPointer { m in
@@ -214,9 +220,9 @@ func measure<Scalar: BLASScalar>(
           mean.withUnsafeBufferPointer { m in
             rstd.withUnsafeBufferPointer { r in
               weight.withUnsafeBufferPointer { w in
-                output.withUnsafeMutableBufferPointer { dx in
-                  dweight.withUnsafeMutableBufferPointer { dw in
-                    dbias.withUnsafeMutableBufferPointer { db in
+                naiveOutput.withUnsafeMutableBufferPointer { dx in
+                  naiveWeightGradient.withUnsafeMutableBufferPointer { dw in
+                    naiveBiasGradient.withUnsafeMutableBufferPointer { db in
                       _NaiveLoops.layerNormBackward(
                         dy, input: x, mean: m, rstd: r, weight: w, inputGradient: dx,
                         weightGradient: dw, biasGradient: db, rows: rows, features: features)
