@@ -8,9 +8,11 @@
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
 #   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
 #                                                      column-blocked write
+#   Scripts/probe.sh backward-ab REV [ROWSxCOLS ...]  the backward kernel against its
+#                                                      version at git revision REV
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|backward-ab [args]}
 shift
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
@@ -27,6 +29,20 @@ if [ "$name" = backward-floor ] || [ "$name" = long-rows ]; then  # beside the p
   flags+=(-ISources/_LayerNormKernels/include)
 fi
 mkdir -p .build/probes
+if [ "$name" = backward-ab ]; then
+  # The kernels at revision REV, compiled with their exported symbols renamed old_*.
+  rev=${1:?usage: Scripts/probe.sh backward-ab REV [ROWSxCOLS ...]}
+  shift
+  old=.build/probes/old-kernels
+  rm -rf "$old" && mkdir -p "$old"
+  git archive "$rev" Sources/_LayerNormKernels | tar -x -C "$old"
+  "$CC" -O2 -c "$old/Sources/_LayerNormKernels/Kernels.c" \
+    -I"$old/Sources/_LayerNormKernels/include" -o "$old/kernels.o"
+  nm "$old/kernels.o" | awk '$2 == "T" { print $3, "old_" $3 }' > "$old/renames"
+  objcopy --redefine-syms="$old/renames" "$old/kernels.o" "$old/renamed.o"
+  sources+=(Sources/_LayerNormKernels/Kernels.c "$old/renamed.o")
+  flags+=(-ISources/_LayerNormKernels/include)
+fi
 "$CC" -o ".build/probes/$name" "${sources[@]}" "${flags[@]}" -lm
 if [ "$name" = memory-bandwidth ] && [ $# -eq 0 ]; then set -- 4194304 8000000; fi
 OPENBLAS_NUM_THREADS=1 exec ".build/probes/$name" "$@"
