@@ -8,17 +8,18 @@
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
 #   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
 #                                                      column-blocked write
-#   Scripts/probe.sh backward-ab REV [ROWSxCOLS ...]  the backward kernel against its
-#                                                      version at git revision REV
+#   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
+#                                                      against their version at git
+#                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|backward-ab [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|kernel-ab [args]}
 shift
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
 CC=${CC:-$(command -v clang || command -v cc)}
 flags=(-O2)
-if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ]; then
+if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = kernel-ab ]; then
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
@@ -29,9 +30,9 @@ if [ "$name" = backward-floor ] || [ "$name" = long-rows ]; then  # beside the p
   flags+=(-ISources/_LayerNormKernels/include)
 fi
 mkdir -p .build/probes
-if [ "$name" = backward-ab ]; then
+if [ "$name" = kernel-ab ]; then
   # The kernels at revision REV, compiled with their exported symbols renamed old_*.
-  rev=${1:?usage: Scripts/probe.sh backward-ab REV [ROWSxCOLS ...]}
+  rev=${1:?usage: Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]}
   shift
   old=.build/probes/old-kernels
   rm -rf "$old" && mkdir -p "$old"
