@@ -36,77 +36,74 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   let blockRows = backwardBlockRows(features: n)
   let blocks = (p.rows + blockRows - 1) / blockRows
   let partialCount = p.weightGradient != nil || p.biasGradient != nil ? blocks * n : 0
-  // The partials live for this call only: on the stack where the runtime finds room, so
-  // that the zero-copy path does not allocate. (From malloc, freed every call, they sat
-  // at the top of glibc's heap, which was trimmed and grown again every call; in some
-  // processes the benchmark's back-to-back backward calls at 32768x128 then took 8-10 ms
-  // instead of 5, and raising MALLOC_TRIM_THRESHOLD_ brought them back to 5.)
-  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: max(1, 2 * partialCount)) { storage in
-    let weightPartials = storage.baseAddress!
-    let biasPartials = weightPartials + partialCount
-    let partials = SendableBox((weightPartials, biasPartials))
-    // Rows up to 4096 elements (blocks of 64 rows or more) add their weight and bias sums
-    // into one scratch pair per thread, copied out at the end of each block, rather than
-    // straight into the block's own partials: measured interleaved in one process, 2-11 %
-    // faster at 32768x128, 8-10 % at 4096x768, the same at 1000000x8.
-    let scratchCount = partialCount > 0 && n <= 4096 ? n : 0
-    let streaming =
-      p.inputGradient.map {
-        shouldStream($0, rows: p.rows, rowBytes: n * MemoryLayout<Scalar>.size)
-      } ?? false
-    forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
-      blockRange in
-      let (weightPartials, biasPartials) = partials.value
-      // Per thread: one block's statistics, and the scratch pair when there is one.
-      withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * blockRows + 2 * scratchCount) {
-        workspace in
-        let shift = workspace.baseAddress!
-        let center = shift + blockRows
-        let rstd = center + blockRows
-        let scratch = scratchCount > 0 ? rstd + blockRows : nil
-        for block in blockRange {
-          let weightPartial = p.weightGradient == nil ? nil : weightPartials + block * n
-          let biasPartial = p.biasGradient == nil ? nil : biasPartials + block * n
-          // Where the kernel adds this block's sums.
-          let dw = weightPartial.map { scratch ?? $0 }
-          let db = biasPartial.map { scratch.map { $0 + n } ?? $0 }
-          dw?.initialize(repeating: 0, count: n)
-          db?.initialize(repeating: 0, count: n)
-          let first = block * blockRows
-          let count = min(p.rows, first + blockRows) - first
-          for k in 0..<count {
-            let s = rowStatistics(p, row: first + k)
-            shift[k] = s.shift
-            center[k] = s.center
-            rstd[k] = Scalar(s.rstd)
-          }
-          Scalar._backwardRows(
-            outputGradient: p.outputGradient + first * n, input: p.input + first * n,
-            inputGradient: p.inputGradient.map { $0 + first * n }, rows: count, count: n,
-            shift: shift, center: center, rstd: rstd, kind: p.kind, weight: p.weight,
-            weightPartial: dw, biasPartial: db, streaming: streaming)
-          if scratch != nil {
-            if let weightPartial, let dw { weightPartial.update(from: dw, count: n) }
-            if let biasPartial, let db { biasPartial.update(from: db, count: n) }
-          }
+  let weightPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.weightGradient == nil ? 0 : partialCount)
+  let biasPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.biasGradient == nil ? 0 : partialCount)
+  defer {
+    weightPartials.deallocate()
+    biasPartials.deallocate()
+  }
+  let partials = SendableBox((weightPartials, biasPartials))
+  // Rows up to 4096 elements (blocks of 64 rows or more) add their weight and bias sums
+  // into one scratch pair per thread, copied out at the end of each block, rather than
+  // straight into the block's own partials: at 32768x128 the kernel then ran 3-5 % behind
+  // the same kernel on one reused pair, against 10-15 % (interleaved in one process).
+  let scratchCount = partialCount > 0 && n <= 4096 ? n : 0
+  let streaming =
+    p.inputGradient.map {
+      shouldStream($0, rows: p.rows, rowBytes: n * MemoryLayout<Scalar>.size)
+    } ?? false
+  forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
+    blockRange in
+    let (weightPartials, biasPartials) = partials.value
+    // Per thread: one block's statistics, and the scratch pair when there is one.
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * blockRows + 2 * scratchCount) {
+      workspace in
+      let shift = workspace.baseAddress!
+      let center = shift + blockRows
+      let rstd = center + blockRows
+      let scratch = scratchCount > 0 ? rstd + blockRows : nil
+      for block in blockRange {
+        let weightPartial = p.weightGradient == nil ? nil : weightPartials + block * n
+        let biasPartial = p.biasGradient == nil ? nil : biasPartials + block * n
+        // Where the kernel adds this block's sums.
+        let dw = weightPartial.map { scratch ?? $0 }
+        let db = biasPartial.map { scratch.map { $0 + n } ?? $0 }
+        dw?.initialize(repeating: 0, count: n)
+        db?.initialize(repeating: 0, count: n)
+        let first = block * blockRows
+        let count = min(p.rows, first + blockRows) - first
+        for k in 0..<count {
+          let s = rowStatistics(p, row: first + k)
+          shift[k] = s.shift
+          center[k] = s.center
+          rstd[k] = Scalar(s.rstd)
+        }
+        Scalar._backwardRows(
+          outputGradient: p.outputGradient + first * n, input: p.input + first * n,
+          inputGradient: p.inputGradient.map { $0 + first * n }, rows: count, count: n,
+          shift: shift, center: center, rstd: rstd, kind: p.kind, weight: p.weight,
+          weightPartial: dw, biasPartial: db, streaming: streaming)
+        if scratch != nil {
+          if let weightPartial, let dw { weightPartial.update(from: dw, count: n) }
+          if let biasPartial, let db { biasPartial.update(from: db, count: n) }
         }
       }
-      if streaming { orderStreamingStores() }
     }
-    // The block sums, split by columns over the threads (each column is added in block
-    // order whatever the split).
-    let outputs = SendableBox((p.weightGradient, p.biasGradient))
-    if p.weightGradient != nil || p.biasGradient != nil {
-      forEachRowBlock(rows: n, elementsPerRow: blocks, maximumThreads: maximumThreads) { columns in
-        let (weightPartials, biasPartials) = partials.value
-        let (dweight, dbias) = outputs.value
-        let j = columns.lowerBound
-        if let dweight {
-          Scalar._addBlocks(weightPartials + j, blocks: blocks, stride: n, count: columns.count, into: dweight + j)
-        }
-        if let dbias {
-          Scalar._addBlocks(biasPartials + j, blocks: blocks, stride: n, count: columns.count, into: dbias + j)
-        }
+    if streaming { orderStreamingStores() }
+  }
+  // The block sums, split by columns over the threads (each column is added in block
+  // order whatever the split).
+  let outputs = SendableBox((p.weightGradient, p.biasGradient))
+  if p.weightGradient != nil || p.biasGradient != nil {
+    forEachRowBlock(rows: n, elementsPerRow: blocks, maximumThreads: maximumThreads) { columns in
+      let (weightPartials, biasPartials) = partials.value
+      let (dweight, dbias) = outputs.value
+      let j = columns.lowerBound
+      if let dweight {
+        Scalar._addBlocks(weightPartials + j, blocks: blocks, stride: n, count: columns.count, into: dweight + j)
+      }
+      if let dbias {
+        Scalar._addBlocks(biasPartials + j, blocks: blocks, stride: n, count: columns.count, into: dbias + j)
       }
     }
   }
