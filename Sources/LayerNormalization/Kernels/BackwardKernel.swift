@@ -43,11 +43,6 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
     biasPartials.deallocate()
   }
   let partials = SendableBox((weightPartials, biasPartials))
-  // Rows up to 4096 elements (blocks of 64 rows or more) add their weight and bias sums
-  // into one scratch pair per thread, copied out at the end of each block, rather than
-  // straight into the block's own partials: at 32768x128 the kernel then ran 3-5 % behind
-  // the same kernel on one reused pair, against 10-15 % (interleaved in one process).
-  let scratchCount = partialCount > 0 && n <= 4096 ? n : 0
   let streaming =
     p.inputGradient.map {
       shouldStream($0, rows: p.rows, rowBytes: n * MemoryLayout<Scalar>.size)
@@ -55,19 +50,13 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
     blockRange in
     let (weightPartials, biasPartials) = partials.value
-    // Per thread: one block's statistics, and the scratch pair when there is one.
-    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * blockRows + 2 * scratchCount) {
-      workspace in
-      let shift = workspace.baseAddress!
+    withUnsafeTemporaryAllocation(of: Scalar.self, capacity: 3 * blockRows) { statistics in
+      let shift = statistics.baseAddress!
       let center = shift + blockRows
       let rstd = center + blockRows
-      let scratch = scratchCount > 0 ? rstd + blockRows : nil
       for block in blockRange {
-        let weightPartial = p.weightGradient == nil ? nil : weightPartials + block * n
-        let biasPartial = p.biasGradient == nil ? nil : biasPartials + block * n
-        // Where the kernel adds this block's sums.
-        let dw = weightPartial.map { scratch ?? $0 }
-        let db = biasPartial.map { scratch.map { $0 + n } ?? $0 }
+        let dw = p.weightGradient == nil ? nil : weightPartials + block * n
+        let db = p.biasGradient == nil ? nil : biasPartials + block * n
         dw?.initialize(repeating: 0, count: n)
         db?.initialize(repeating: 0, count: n)
         let first = block * blockRows
@@ -83,10 +72,6 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
           inputGradient: p.inputGradient.map { $0 + first * n }, rows: count, count: n,
           shift: shift, center: center, rstd: rstd, kind: p.kind, weight: p.weight,
           weightPartial: dw, biasPartial: db, streaming: streaming)
-        if scratch != nil {
-          if let weightPartial, let dw { weightPartial.update(from: dw, count: n) }
-          if let biasPartial, let db { biasPartial.update(from: db, count: n) }
-        }
       }
     }
     if streaming { orderStreamingStores() }
