@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs one of the C probes in Scripts/probes/: small stand-alone programs that
-# measure the yardsticks the README and the issue notes compare the package with.
+# Builds and runs one of the probes in Scripts/probes/: small stand-alone programs (C, and
+# one Python script beside PyTorch) that measure the yardsticks the README and the issue
+# notes compare the package with.
 #
 #   Scripts/probe.sh memory-bandwidth [N ...]         one thread's memcpy, read, and
 #                                                      read-while-writing bandwidth
@@ -8,16 +9,30 @@
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
 #   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
 #                                                      column-blocked write
+#   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
+#                                                      PyTorch's in one process (needs the
+#                                                      peers' venv: Scripts/compare-peers.sh)
 #   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
 #                                                      against their version at git
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|kernel-ab [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|kernel-ab|backward-vs-torch [args]}
 shift
+CC=${CC:-$(command -v clang || command -v cc)}
+if [ "$name" = backward-vs-torch ]; then
+  VENV=${PEERS_VENV:-/tmp/peers}
+  [ -x "$VENV/bin/python" ] || { echo "no $VENV: run Scripts/compare-peers.sh once" >&2; exit 2; }
+  mkdir -p .build/probes
+  "$CC" -O2 -shared -fPIC -o .build/probes/libkernels.so Sources/_LayerNormKernels/Kernels.c \
+    -ISources/_LayerNormKernels/include -lm
+  # PyTorch with the malloc settings of shared/bench (else every output of 32 MiB or more
+  # is mapped afresh, and PyTorch's time is mostly page faults).
+  MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 OPENBLAS_NUM_THREADS=1 \
+    exec "$VENV/bin/python" Scripts/probes/backward-vs-torch.py "$PWD/.build/probes/libkernels.so" "$@"
+fi
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
-CC=${CC:-$(command -v clang || command -v cc)}
 flags=(-O2)
 if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = kernel-ab ]; then
   Scripts/install-dependencies.sh

@@ -1,0 +1,74 @@
+"""The package's backward kernel against PyTorch's native_layer_norm_backward in one process,
+on the same buffers, the two interleaved (31 repetitions, the order alternating): a ratio
+that the machine's drift from second to second cannot tilt, unlike two separate runs.
+
+The kernel is Sources/_LayerNormKernels built as a shared library (by Scripts/probe.sh) and
+called through ctypes over the package's blocks of rows, with the weight and bias partial
+sums per block as the package keeps them; the Swift layer above it (validation, the
+per-block statistics, adding the partials) is not included. PyTorch computes dx, dweight
+and dbias, as in shared/bench.
+
+    Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...]   (default 32768x128 8192x1024 512x16384)
+"""
+import ctypes
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+kernels = ctypes.CDLL(sys.argv[1])
+P, L = ctypes.c_void_p, ctypes.c_long
+backward = kernels.lnk_backward_rows_f32
+backward.argtypes = [P, P, P, L, L, P, P, P, ctypes.c_int, P, P, P, ctypes.c_int]
+fence = kernels.lnk_store_fence
+
+for shape in sys.argv[2:] or ["32768x128", "8192x1024", "512x16384"]:
+    rows, n = map(int, shape.split("x"))
+    rng = np.random.default_rng(0)
+    x = (3.0 + 4.0 * (rng.random((rows, n), dtype=np.float32) - 0.5)).astype(np.float32)
+    dy = (rng.random((rows, n), dtype=np.float32) - 0.5).astype(np.float32)
+    w = (1.0 + 0.001 * (np.arange(n) % 13)).astype(np.float32)
+    b = (0.01 * (np.arange(n) % 7)).astype(np.float32)
+    xt, dyt, wt, bt = (torch.from_numpy(v) for v in (x, dy, w, b))
+    _, mean, rstd = torch.ops.aten.native_layer_norm(xt, [n], wt, bt, 1e-5)
+    shift = mean.numpy().reshape(rows).copy()
+    scale = rstd.numpy().reshape(rows).copy()
+    center = np.zeros(rows, np.float32)
+    dx = np.empty_like(x)
+    block = max(1, min(256, (1 << 18) // n))  # backwardBlockRows in BackwardKernel.swift
+    blocks = (rows + block - 1) // block
+    dw = np.zeros((blocks, n), np.float32)
+    db = np.zeros((blocks, n), np.float32)
+    streaming = int(rows * n * 4 >= (8 << 20))
+    calls = []
+    for k in range(blocks):
+        first, count = k * block, min(block, rows - k * block)
+        calls.append((P(dy.ctypes.data + 4 * first * n), P(x.ctypes.data + 4 * first * n),
+                      P(dx.ctypes.data + 4 * first * n), count, n,
+                      P(shift.ctypes.data + 4 * first), P(center.ctypes.data + 4 * first),
+                      P(scale.ctypes.data + 4 * first), 1, P(w.ctypes.data),
+                      P(dw.ctypes.data + 4 * k * n), P(db.ctypes.data + 4 * k * n), streaming))
+
+    def package():
+        dw[:] = 0
+        db[:] = 0
+        for arguments in calls:
+            backward(*arguments)
+        fence()
+
+    def pytorch():
+        torch.ops.aten.native_layer_norm_backward(dyt, xt, [n], mean, rstd, wt, bt, [True, True, True])
+
+    times = {"package kernel": [], "torch": []}
+    for repetition in range(31):
+        order = [("package kernel", package), ("torch", pytorch)]
+        for name, run in order if repetition % 2 else order[::-1]:
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) * 1e6 for name, t in times.items()}
+    print(f"{shape:>10}  package kernel {medians['package kernel']:8.0f} us  "
+          f"torch {medians['torch']:8.0f} us  ratio {medians['torch'] / medians['package kernel']:.2f}x")
