@@ -56,22 +56,22 @@ func median(_ values: [Double]) -> Double {
 }
 
 /// The medians of `samples` samples of `ours` and, when given, `otherSamples` samples of
-/// `other` taken in between (spread evenly over the same span of time): on a shared machine
-/// whose speed drifts, a ratio of the two medians then compares like with like.
-func interleavedMedians(
+/// `other` (the naive loops), `other` first. Each runs back to back, as the peers' timings
+/// do. The two are not interleaved: each naive run evicted the package's data, and the
+/// package's next two samples ran slow (16x65536 forward: 1.0-1.2 ms, then 0.8, then 0.6
+/// ms), so that interleaving raised its median to 0.7-1.2 ms against 0.57-0.61 ms alone.
+/// The price: the ratio of the two carries whatever the machine did between them, so
+/// ratios against the naive loops are best taken as medians over several runs.
+func medians(
   samples: Int, _ ours: @escaping () -> Void, otherSamples: Int, _ other: (() -> Void)?
 ) -> (ours: Double, other: Double?) {
-  let timeOurs = sampler(ours)
-  let timeOther = other.map(sampler)
-  var oursTimes: [Double] = []
   var otherTimes: [Double] = []
-  let stride = max(1, samples / max(1, otherSamples))
-  for i in 0..<samples {
-    oursTimes.append(timeOurs())
-    if let timeOther, i % stride == 0, otherTimes.count < otherSamples {
-      otherTimes.append(timeOther())
-    }
+  if let other {
+    let timeOther = sampler(other)
+    otherTimes = (0..<otherSamples).map { _ in timeOther() }
   }
+  let timeOurs = sampler(ours)
+  let oursTimes = (0..<samples).map { _ in timeOurs() }
   return (median(oursTimes), otherTimes.isEmpty ? nil : median(otherTimes))
 }
 
@@ -239,11 +239,11 @@ func measure<Scalar: BLASScalar>(
     fatal("unknown op \(op)")
   }
 
-  // The naive loops are timed once per op, dtype and shape (the 1-thread run), their
-  // samples interleaved with the package's.
+  // The naive loops are timed once per op, dtype and shape (the 1-thread run), just
+  // before the package.
   let key = "\(op) \(dtype) \(rows)x\(features)"
   let timeNaive = options.naive && naiveCache[key] == nil
-  let times = interleavedMedians(
+  let times = medians(
     samples: options.samples, ours, otherSamples: max(3, options.samples / 3),
     timeNaive ? naive : nil)
   var records = [
