@@ -61,10 +61,7 @@ int main(int argc, char **argv) {
   const char *names[] = {"scheme in plain C", "package kernel", "without prefetch", "floor: 2 reads, 1 streamed write"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
-    if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2 || n % 16) {
-      fprintf(stderr, "shapes are ROWSxCOLS with COLS a multiple of 16\n");
-      return 2;
-    }
+    if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 16)) return 2;
     float *dy = aligned_alloc(64, rows * n * 4), *x = aligned_alloc(64, rows * n * 4);
     float *dx = aligned_alloc(64, rows * n * 4), *w = aligned_alloc(64, n * 4);
     float *dw = aligned_alloc(64, n * 4), *db = aligned_alloc(64, n * 4);

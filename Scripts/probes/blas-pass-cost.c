@@ -98,10 +98,7 @@ int main(int argc, char **argv) {
   const char *names[] = {"blas pass + finish", "c sum + finish", "one read moments", "stream only"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
-    if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2 || n % 16) {
-      fprintf(stderr, "shapes are ROWSxCOLS with COLS a multiple of 16\n");
-      return 2;
-    }
+    if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 16)) return 2;
     float *x = aligned_alloc(64, rows * n * 4 + 64), *y = aligned_alloc(64, rows * n * 4 + 64);
     float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4), *one = aligned_alloc(64, n * 4);
     for (long i = 0; i < n; i++) one[i] = 1, w[i] = 1 + 0.01f * i, b[i] = 0.1f;

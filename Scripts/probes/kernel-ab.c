@@ -59,10 +59,7 @@ int main(int argc, char **argv) {
   const int shapes = argc > 1 ? argc - 1 : 4;
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
-    if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2) {
-      fprintf(stderr, "shapes are ROWSxCOLS\n");
-      return 2;
-    }
+    if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 1)) return 2;
     float *dy = aligned_alloc(64, rows * n * 4), *x = aligned_alloc(64, rows * n * 4);
     float *dx[2] = {aligned_alloc(64, rows * n * 4), aligned_alloc(64, rows * n * 4)};
     float *w = aligned_alloc(64, n * 4);

@@ -86,10 +86,7 @@ int main(int argc, char **argv) {
                                  "floor: 1 read, 1 write"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
-    if (sscanf(argc > 1 ? argv[k + 1] : fallback[k], "%ldx%ld", &rows, &n) != 2 || n % 16) {
-      fprintf(stderr, "shapes are ROWSxCOLS with COLS a multiple of 16\n");
-      return 2;
-    }
+    if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 16)) return 2;
     float *x = aligned_alloc(64, rows * n * 4), *y = aligned_alloc(64, rows * n * 4);
     float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4), *ones = aligned_alloc(64, n * 4);
     for (long i = 0; i < rows * n; i++) x[i] = (float)(i * 7919 % 1000) / 100, y[i] = 0;

@@ -4,6 +4,7 @@
 #define PROBE_H
 
 #include <immintrin.h>
+#include <stdio.h>
 #include <time.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
@@ -12,6 +13,15 @@ static inline double now_us(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1e6 + t.tv_nsec * 1e-3;
+}
+
+// Reads "ROWSxCOLS" into *rows and *cols: 1, or 0 after saying why on stderr unless both
+// are positive and COLS is a multiple of `multiple`.
+static inline int parse_shape(const char *text, long *rows, long *cols, long multiple) {
+  if (sscanf(text, "%ldx%ld", rows, cols) == 2 && *rows > 0 && *cols > 0 && *cols % multiple == 0)
+    return 1;
+  fprintf(stderr, "shapes are ROWSxCOLS with COLS a multiple of %ld, not %s\n", multiple, text);
+  return 0;
 }
 
 static inline int by_value(const void *a, const void *b) {
