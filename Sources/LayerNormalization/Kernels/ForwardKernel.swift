@@ -168,41 +168,36 @@ func normalizeLongRows<Scalar: BLASScalar>(
   rstd: UnsafeMutablePointer<Scalar>?, streaming: Bool, extreme: UnsafeMutablePointer<Int>
 ) -> Int {
   let n = p.features
-  return withUnsafeTemporaryAllocation(of: RowStatistics<Scalar>.self, capacity: rows) {
+  // Each row's statistics, or nil for a row left to the careful path.
+  return withUnsafeTemporaryAllocation(of: RowStatistics<Scalar>?.self, capacity: rows) {
     statistics in
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: rows) { ordinary in
-      var extremes = 0
-      var ordinaryCount = 0
-      for r in 0..<rows {
-        guard
-          let s = ordinaryRowStatistics(x + r * n, count: n, kind: .layer, eps: p.eps, ones: p.ones)
-        else {
-          extreme[extremes] = r
-          extremes += 1
-          continue
-        }
-        statistics[ordinaryCount] = s
-        ordinary[ordinaryCount] = r
-        ordinaryCount += 1
-        mean?[r] = s.mean
-        rstd?[r] = Scalar(s.rstd)
+    var extremes = 0
+    for r in 0..<rows {
+      let s = ordinaryRowStatistics(x + r * n, count: n, kind: .layer, eps: p.eps, ones: p.ones)
+      statistics.initializeElement(at: r, to: s)
+      guard let s else {
+        extreme[extremes] = r
+        extremes += 1
+        continue
       }
-      let chunk = statisticsChunk(of: Scalar.self)
-      var start = 0
-      while start < n {
-        let length = min(chunk, n - start)
-        for k in 0..<ordinaryCount {
-          let at = ordinary[k] * n + start
-          let s = statistics[k]
-          Scalar._normalize(
-            x + at, into: y + at, count: length, shift: s.shift, center: s.center,
-            rstd: Scalar(s.rstd), weight: p.weight.map { $0 + start },
-            bias: p.bias.map { $0 + start }, streaming: streaming)
-        }
-        start += length
-      }
-      return extremes
+      mean?[r] = s.mean
+      rstd?[r] = Scalar(s.rstd)
     }
+    let chunk = statisticsChunk(of: Scalar.self)
+    var start = 0
+    while start < n {
+      let length = min(chunk, n - start)
+      for r in 0..<rows {
+        guard let s = statistics[r] else { continue }
+        let at = r * n + start
+        Scalar._normalize(
+          x + at, into: y + at, count: length, shift: s.shift, center: s.center,
+          rstd: Scalar(s.rstd), weight: p.weight.map { $0 + start },
+          bias: p.bias.map { $0 + start }, streaming: streaming)
+      }
+      start += length
+    }
+    return extremes
   }
 }
 
