@@ -514,39 +514,86 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   }
 }
 
-// Backward of LANES rows of exactly LANES elements, in registers. `valid` rows (the first
-// ones) add into dw/db, in row order, as the row kernel would; the row sums use the
+// Backward of LANES rows of exactly K * LANES elements (K vectors a row: 1, or 2 for
+// Double rows of 8), in registers. `valid` rows (the first ones) add into dw/db, in row
+// order, as the row kernel would; a row's sums add its K vectors, then use the
 // horizontal-add tree, the same for every row whether its group is full or padded.
-static LNK_TARGET void LNK_NAME(lnk_backward_vector_group)(
-    const T *dy, const T *x, T *dx, const T *shift, const T *center, const T *rstd,
-    int centered, const T *w, T *dw, T *db, int valid, int streaming) {
-  VEC xh[LANES], g[LANES], d[LANES], gx[LANES], r[LANES];
-  const VEC wv = w ? VLOAD(w) : VSET1(1);
+// Inlined with K a constant, so that the arrays below stay in registers.
+static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_group)(
+    const int K, const T *dy, const T *x, T *dx, const T *shift, const T *center,
+    const T *rstd, int centered, const T *w, T *dw, T *db, int valid, int streaming) {
+  VEC xh[LANES][2], g[LANES][2], d[LANES][2], gs[LANES], gxs[LANES], r[LANES];
   for (int j = 0; j < LANES; j++) {
     r[j] = VSET1(rstd[j]);
-    xh[j] = VMUL(VSUB(VSUB(VLOAD(x + j * LANES), VSET1(shift[j])), VSET1(center[j])), r[j]);
-    d[j] = VLOAD(dy + j * LANES);
-    g[j] = w ? VMUL(d[j], wv) : d[j];
-    gx[j] = VMUL(g[j], xh[j]);
+    const VEC sh = VSET1(shift[j]), ce = VSET1(center[j]);
+    for (int k = 0; k < K; k++) {
+      const T *row = x + (j * K + k) * LANES;
+      xh[j][k] = VMUL(VSUB(VSUB(VLOAD(row), sh), ce), r[j]);
+      d[j][k] = VLOAD(dy + (j * K + k) * LANES);
+      g[j][k] = w ? VMUL(d[j][k], VLOAD(w + k * LANES)) : d[j][k];
+    }
+    gs[j] = g[j][0];
+    gxs[j] = VMUL(g[j][0], xh[j][0]);
+    if (K == 2) {
+      gs[j] = VADD(gs[j], g[j][1]);
+      gxs[j] = VADD(gxs[j], VMUL(g[j][1], xh[j][1]));
+    }
   }
-  const VEC count = VSET1((T)LANES);
-  const VEC a = centered ? VDIV(VHSUM_ROWS(g), count) : VZERO();
-  const VEC b = VDIV(VHSUM_ROWS(gx), count);
-  if (dw) {
-    VEC acc = VLOAD(dw);
-    for (int j = 0; j < valid; j++) acc = VFMA(d[j], xh[j], acc);
-    VSTORE(dw, acc);
-  }
-  if (db) {
-    VEC acc = VLOAD(db);
-    for (int j = 0; j < valid; j++) acc = VADD(acc, d[j]);
-    VSTORE(db, acc);
+  const VEC count = VSET1((T)(K * LANES));
+  const VEC a = centered ? VDIV(VHSUM_ROWS(gs), count) : VZERO();
+  const VEC b = VDIV(VHSUM_ROWS(gxs), count);
+  for (int k = 0; k < K; k++) {
+    if (dw) {
+      VEC acc = VLOAD(dw + k * LANES);
+      for (int j = 0; j < valid; j++) acc = VFMA(d[j][k], xh[j][k], acc);
+      VSTORE(dw + k * LANES, acc);
+    }
+    if (db) {
+      VEC acc = VLOAD(db + k * LANES);
+      for (int j = 0; j < valid; j++) acc = VADD(acc, d[j][k]);
+      VSTORE(db + k * LANES, acc);
+    }
   }
   if (!dx) return;
   for (int j = 0; j < LANES; j++) {
-    const VEC v = VMUL(r[j], VSUB(VSUB(g[j], VLANE(a, j)), VMUL(xh[j], VLANE(b, j))));
-    if (streaming) VSTREAM(dx + j * LANES, v);
-    else VSTORE(dx + j * LANES, v);
+    const VEC aj = VLANE(a, j), bj = VLANE(b, j);
+    for (int k = 0; k < K; k++) {
+      const VEC v = VMUL(r[j], VSUB(VSUB(g[j][k], aj), VMUL(xh[j][k], bj)));
+      if (streaming) VSTREAM(dx + (j * K + k) * LANES, v);
+      else VSTORE(dx + (j * K + k) * LANES, v);
+    }
+  }
+}
+
+// Rows of K * LANES elements, LANES rows a group; the last rows in a group padded with
+// copies of its first row (only they add into dw and db, and only their dx is copied out).
+static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_groups)(
+    const int K, const T *dy, const T *x, T *dx, ptrdiff_t rows, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
+  const ptrdiff_t n = K * LANES;
+  ptrdiff_t r = 0;
+  for (; r + LANES <= rows; r += LANES) {
+    LNK_NAME(lnk_backward_group)(K, dy + r * n, x + r * n, dx ? dx + r * n : NULL, shift + r,
+                                 center + r, rstd + r, centered, w, dw, db, LANES, streaming);
+  }
+  if (r < rows) {
+    T ydy[2 * LANES * LANES], yx[2 * LANES * LANES], ydx[2 * LANES * LANES];
+    T ys[LANES], yc[LANES], yr[LANES];
+    const ptrdiff_t left = rows - r;
+    for (ptrdiff_t j = 0; j < LANES; j++) {
+      const ptrdiff_t source = r + (j < left ? j : 0);
+      for (ptrdiff_t i = 0; i < n; i++) {
+        ydy[j * n + i] = dy[source * n + i];
+        yx[j * n + i] = x[source * n + i];
+      }
+      ys[j] = shift[source];
+      yc[j] = center[source];
+      yr[j] = rstd[source];
+    }
+    LNK_NAME(lnk_backward_group)(K, ydy, yx, ydx, ys, yc, yr, centered, w, dw, db, (int)left, 0);
+    if (dx) {
+      for (ptrdiff_t k = 0; k < left * n; k++) dx[r * n + k] = ydx[k];
+    }
   }
 }
 
@@ -568,50 +615,31 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
-  if (n != LANES) {
-    // PyTorch's case (every gradient, with a weight) gets its own copies of the loops, in
-    // which the compiler knows the pointers are there and whether stores stream: 2-10 %
-    // faster at 4096x768, 8192x1024, 2048x4096 (Scripts/probe.sh kernel-ab), same bits.
-    if (w && dw && db && dx) {
-      if (streaming)
-        LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                        dw, db, 1);
-      else
-        LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                        dw, db, 0);
-    } else {
-      LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
-                                      db, streaming);
-    }
+  // Rows of one vector, and Double rows of 8 (two), in groups of LANES rows: the row
+  // kernel's fixed cost per row is more than such a row's work.
+  if (n == LANES) {
+    LNK_NAME(lnk_backward_groups)(1, dy, x, dx, rows, shift, center, rstd, centered, w, dw, db,
+                                  streaming);
     return;
   }
-  ptrdiff_t r = 0;
-  for (; r + LANES <= rows; r += LANES) {
-    LNK_NAME(lnk_backward_vector_group)(dy + r * n, x + r * n, dx ? dx + r * n : NULL,
-                                        shift + r, center + r, rstd + r, centered, w, dw, db,
-                                        LANES, streaming);
+  if (n == 2 * LANES && LANES == 4) {
+    LNK_NAME(lnk_backward_groups)(2, dy, x, dx, rows, shift, center, rstd, centered, w, dw, db,
+                                  streaming);
+    return;
   }
-  if (r < rows) {
-    // The last rows in a group padded with copies of its first row; only they add into
-    // dw and db, and only their dx is copied out.
-    T ydy[LANES * LANES], yx[LANES * LANES], ydx[LANES * LANES];
-    T ys[LANES], yc[LANES], yr[LANES];
-    const ptrdiff_t left = rows - r;
-    for (ptrdiff_t j = 0; j < LANES; j++) {
-      const ptrdiff_t source = r + (j < left ? j : 0);
-      for (ptrdiff_t i = 0; i < LANES; i++) {
-        ydy[j * LANES + i] = dy[source * n + i];
-        yx[j * LANES + i] = x[source * n + i];
-      }
-      ys[j] = shift[source];
-      yc[j] = center[source];
-      yr[j] = rstd[source];
-    }
-    LNK_NAME(lnk_backward_vector_group)(ydy, yx, ydx, ys, yc, yr, centered, w, dw, db,
-                                        (int)left, 0);
-    if (dx) {
-      for (ptrdiff_t k = 0; k < left * n; k++) dx[r * n + k] = ydx[k];
-    }
+  // PyTorch's case (every gradient, with a weight) gets its own copies of the loops, in
+  // which the compiler knows the pointers are there and whether stores stream: 2-10 %
+  // faster at 4096x768, 8192x1024, 2048x4096 (Scripts/probe.sh kernel-ab), same bits.
+  if (w && dw && db && dx) {
+    if (streaming)
+      LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                      db, 1);
+    else
+      LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                      db, 0);
+  } else {
+    LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw, db,
+                                    streaming);
   }
 }
 
