@@ -9,6 +9,8 @@
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
 #   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
 #                                                      column-blocked write
+#   Scripts/probe.sh fused-add-fetch [ROWSxCOLS ...]  where the fused add fetches its next
+#                                                      inputs
 #   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
 #                                                      PyTorch's in one process (needs the
 #                                                      peers' venv: Scripts/compare-peers.sh)
@@ -17,7 +19,7 @@
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|kernel-ab|backward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|kernel-ab|backward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 if [ "$name" = backward-vs-torch ]; then
@@ -34,13 +36,13 @@ fi
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
 flags=(-O2)
-if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = kernel-ab ]; then
+if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] || [ "$name" = kernel-ab ]; then
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
 fi
 sources=("$source")
-if [ "$name" = backward-floor ] || [ "$name" = long-rows ]; then  # beside the package's own kernel
+if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
 fi
@@ -58,6 +60,9 @@ if [ "$name" = kernel-ab ]; then
   objcopy --redefine-syms="$old/renames" "$old/kernels.o" "$old/renamed.o"
   sources+=(Sources/_LayerNormKernels/Kernels.c "$old/renamed.o")
   flags+=(-ISources/_LayerNormKernels/include)
+  if grep -q also_next "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
+    flags+=(-DOLD_HAS_ALSO_NEXT=1)
+  fi
 fi
 "$CC" -o ".build/probes/$name" "${sources[@]}" "${flags[@]}" -lm
 if [ "$name" = memory-bandwidth ] && [ $# -eq 0 ]; then set -- 4194304 8000000; fi

@@ -20,10 +20,23 @@ void old_lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdi
                                ptrdiff_t n, const float *shift, const float *center,
                                const float *rstd, int centered, const float *w, float *dw,
                                float *db, int streaming);
+// lnk_finish_rows gained `also_next` (a second region to prefetch) for the fused add; probe.sh
+// sets OLD_HAS_ALSO_NEXT when REV's header has it. Both kernels are called without one.
+#if OLD_HAS_ALSO_NEXT
+ptrdiff_t old_lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
+                                  const double *sums, double eps, int centered, const float *w,
+                                  const float *b, float *mean, float *rstd, int streaming,
+                                  const void *next, const void *also_next, ptrdiff_t next_bytes,
+                                  ptrdiff_t *extreme);
+#define OLD_FINISH(x, y, rows, n, sums, eps, c, w, b, m, r, s, next, bytes, e) \
+  old_lnk_finish_rows_f32(x, y, rows, n, sums, eps, c, w, b, m, r, s, next, NULL, bytes, e)
+#else
 ptrdiff_t old_lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
                                   const double *sums, double eps, int centered, const float *w,
                                   const float *b, float *mean, float *rstd, int streaming,
                                   const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme);
+#define OLD_FINISH old_lnk_finish_rows_f32
+#endif
 
 typedef void (*backward_kernel)(const float *, const float *, float *, ptrdiff_t, ptrdiff_t,
                                 const float *, const float *, const float *, int,
@@ -33,6 +46,21 @@ typedef ptrdiff_t (*finish_kernel)(const float *, float *, ptrdiff_t, ptrdiff_t,
                                    int, const void *, ptrdiff_t, ptrdiff_t *);
 
 enum { REPEATS = 31 };
+
+static ptrdiff_t new_finish(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
+                            const double *sums, double eps, int centered, const float *w,
+                            const float *b, float *mean, float *rstd, int streaming,
+                            const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme) {
+  return lnk_finish_rows_f32(x, y, rows, n, sums, eps, centered, w, b, mean, rstd, streaming,
+                             next, NULL, next_bytes, extreme);
+}
+static ptrdiff_t old_finish(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
+                            const double *sums, double eps, int centered, const float *w,
+                            const float *b, float *mean, float *rstd, int streaming,
+                            const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme) {
+  return OLD_FINISH(x, y, rows, n, sums, eps, centered, w, b, mean, rstd, streaming, next,
+                    next_bytes, extreme);
+}
 
 static void forward(finish_kernel finish, const float *x, float *y, long rows, long n,
                     const float *ones, const float *w, const float *b, float *mean,
@@ -74,7 +102,7 @@ int main(int argc, char **argv) {
     block = block > 256 ? 256 : block < 1 ? 1 : block;
     const int streaming = rows * n * 4 >= (8 << 20);
     const backward_kernel kernels[2] = {lnk_backward_rows_f32, old_lnk_backward_rows_f32};
-    const finish_kernel finishes[2] = {lnk_finish_rows_f32, old_lnk_finish_rows_f32};
+    const finish_kernel finishes[2] = {new_finish, old_finish};
     float *y[2] = {aligned_alloc(64, rows * n * 4), aligned_alloc(64, rows * n * 4)};
     float *ones = aligned_alloc(64, n * 4), *bias = aligned_alloc(64, n * 4);
     float *mean[2] = {malloc(rows * 4), malloc(rows * 4)}, *sd[2] = {malloc(rows * 4), malloc(rows * 4)};

@@ -161,25 +161,28 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
 ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
                                     const double *sums, double eps, int centered, const T *w,
                                     const T *b, T *mean, T *rstd, int streaming,
-                                    const void *next, ptrdiff_t next_bytes,
-                                    ptrdiff_t *extreme) {
+                                    const void *next, const void *also_next,
+                                    ptrdiff_t next_bytes, ptrdiff_t *extreme) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
   // Rows of 1 KiB or more fetch their share of the next block (a row) along their two
-  // passes, half in each, rather than asking for it all at once; shorter rows and a
-  // shorter next block ask at the start of each row.
+  // passes, half in each, rather than asking for it all at once; shorter rows, a shorter
+  // next block and two regions ask at the start of each row.
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
-  const int along = next && next_bytes == rows * row_bytes && row_bytes >= 1024;
-  // A row's share of the next block, whole lines (one division per block, not per row).
+  const int along = next && !also_next && next_bytes == rows * row_bytes && row_bytes >= 1024;
+  // A row's share of a region, whole lines (one division per block, not per row).
   const ptrdiff_t share = next ? ((next_bytes + rows - 1) / rows + 63) & ~(ptrdiff_t)63 : 0;
-  const char *fetch = (const char *)next, *fetch_end = (const char *)next + next_bytes;
+  ptrdiff_t fetched = 0;
   for (ptrdiff_t r = 0; r < rows; r++) {
     const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
     if (next && !along) {
-      // This row's share of the next block, so that memory keeps streaming while the
-      // rows of this block are computed from cache.
-      const char *to = fetch + share < fetch_end ? fetch + share : fetch_end;
-      for (; fetch < to; fetch += 64) _mm_prefetch(fetch, _MM_HINT_T0);
+      // This row's share of each region, so that memory keeps streaming while the rows
+      // of this block are computed from cache.
+      const ptrdiff_t to = fetched + share < next_bytes ? fetched + share : next_bytes;
+      for (; fetched < to; fetched += 64) {
+        _mm_prefetch((const char *)next + fetched, _MM_HINT_T0);
+        if (also_next) _mm_prefetch((const char *)also_next + fetched, _MM_HINT_T0);
+      }
     }
     const T *xr = x + r * n;
     T *yr = y + r * n;

@@ -47,6 +47,15 @@ let longRowGroupBytes = 1 << 20
 /// Inputs larger than this (the 512 KiB L2 of one core) fetch each next block ahead.
 let prefetchInputBytes = 1 << 19
 
+/// The fused add-and-LayerNorm with a streamed sum fetches the next block's two inputs
+/// during passes 2 and 3, a share at the start of each row, for rows up to this long
+/// (1 KiB); longer rows (and RMSNorm's) fetch them during the add. A short row's fixed
+/// cost (its BLAS call, sums, square root) leaves memory idle between adds unless the
+/// fetches are spread over it. `Scripts/probe.sh fused-add-fetch` (both schemes
+/// interleaved in one process, Float): 32768x128 9-13 %, 65536x64 15-23 %, 16384x256
+/// 3-8 % faster spread out; 8192x512 7-13 %, 4096x768 9-10 %, 8192x1024 13 % slower.
+let fusedAddFetchInPassesRowBytes = 1 << 10
+
 /// Runs `problem` over all its rows, on up to `maximumThreads` threads.
 @specialized(where Scalar == Float)
 @specialized(where Scalar == Double)
@@ -79,6 +88,9 @@ func forwardRows<Scalar: BLASScalar>(
   let blockRows = max(
     1, min(rows.count, long ? longRowGroupBytes / (n * MemoryLayout<Scalar>.size) : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
+  let fetchSumInputsInPasses =
+    p.kind == .layer && streamingSum && fetchAhead
+    && n * MemoryLayout<Scalar>.size <= fusedAddFetchInPassesRowBytes
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: streamingSum ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
@@ -96,7 +108,8 @@ func forwardRows<Scalar: BLASScalar>(
         let formed = streamingSum ? scratch.baseAddress! : (p.sum ?? p.output) + offset
         let copy = streamingSum ? p.sum.map { $0 + offset } : nil
         let ahead =
-          streamingSum && fetchAhead && start + 2 * count <= rows.upperBound ? count * n : 0
+          streamingSum && fetchAhead && !fetchSumInputsInPasses && start + 2 * count <= rows.upperBound
+          ? count * n : 0
         Scalar._add(
           x, residual + offset, into: formed, count: count * n, streamingCopy: copy,
           ahead: ahead)
@@ -129,17 +142,18 @@ func forwardRows<Scalar: BLASScalar>(
         }
         // Passes 2 and 3, in cache, while the next block's input is fetched from memory
         // (measured at 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). Not when the
-        // input fits in L2 (it is there already, and fetching into L1 evicts this block)
-        // nor for a formed sum (not there yet to fetch).
+        // input fits in L2 (it is there already, and fetching into L1 evicts this block);
+        // for the fused add, the next block's two inputs, when they are fetched here.
         let next = start + count
         let nextCount = min(rows.upperBound - next, blockRows)
+        let fetchNext = fetchAhead && nextCount > 0 && (p.residual == nil || fetchSumInputsInPasses)
         let prefetch =
-          fetchAhead && nextCount > 0 && p.residual == nil
-          ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
+          fetchNext ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
+        let alsoPrefetch = fetchNext ? p.residual.map { $0 + next * n } : nil
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
-          prefetch: prefetch, extreme: extreme.baseAddress!)
+          prefetch: prefetch, alsoPrefetch: alsoPrefetch, extreme: extreme.baseAddress!)
       }
       // Rows near the limits of Scalar, constant rows, rows with Inf or NaN: done again the
       // careful way, one element at a time in Double.

@@ -64,14 +64,16 @@ where Self.RawSignificand: FixedWidthInteger {
   /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
   /// Rows whose moments the fast passes cannot represent are left for the careful path:
   /// their indices go to `extreme`, and their count is returned. `prefetch` names memory
-  /// the caller reads next (the next block of rows): where the CPU allows, it is fetched
-  /// into cache while these rows compute.
+  /// the caller reads next (the next block of rows), and `alsoPrefetch` as many elements
+  /// more (the fused add's residual): where the CPU allows, they are fetched into cache
+  /// while these rows compute.
   static func _finishRows(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Self>?, extreme: UnsafeMutablePointer<Int>) -> Int
+    prefetch: UnsafeBufferPointer<Self>?, alsoPrefetch: UnsafePointer<Self>?,
+    extreme: UnsafeMutablePointer<Int>) -> Int
 
   /// The whole normalization of `rows` short rows (`count` below 32), several rows at a
   /// time; rows for the careful path are reported in `extreme` as by ``_finishRows``.

@@ -76,7 +76,8 @@ extension Double: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
     mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Double>?, extreme: UnsafeMutablePointer<Int>
+    prefetch: UnsafeBufferPointer<Double>?, alsoPrefetch: UnsafePointer<Double>?,
+    extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
@@ -85,8 +86,8 @@ extension Double: BLASScalar {
     }
     return lnk_finish_rows_f64(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, prefetch?.baseAddress, (prefetch?.count ?? 0) * MemoryLayout<Double>.size,
-      extreme)
+      streaming ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
+      (prefetch?.count ?? 0) * MemoryLayout<Double>.size, extreme)
   }
 
   /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.

@@ -80,7 +80,8 @@ extension Float: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Float>?, extreme: UnsafeMutablePointer<Int>
+    prefetch: UnsafeBufferPointer<Float>?, alsoPrefetch: UnsafePointer<Float>?,
+    extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
       return finishRows(
@@ -89,8 +90,8 @@ extension Float: BLASScalar {
     }
     return lnk_finish_rows_f32(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, prefetch?.baseAddress, (prefetch?.count ?? 0) * MemoryLayout<Float>.size,
-      extreme)
+      streaming ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
+      (prefetch?.count ?? 0) * MemoryLayout<Float>.size, extreme)
   }
 
   /// The AVX2 kernel `lnk_short_rows` where the CPU has it, else the portable loops.

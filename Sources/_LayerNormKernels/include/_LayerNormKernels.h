@@ -47,16 +47,19 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
 /// Rows are `n` apart in x and y. A row whose moments are not finite, or whose mean
 /// square is below 2^-80 (float) or 2^-900 (double), where the vector lanes lose digits, is
 /// left unwritten and its index stored in `extreme`; the count of such rows is returned.
-/// `next` (may be NULL) is `next_bytes` the caller reads next: they are prefetched a share
-/// per row, so memory streams while this block computes from cache.
+/// `next` (may be NULL) is `next_bytes` the caller reads next, and `also_next` (may be
+/// NULL) as many more (the fused add's two inputs): they are prefetched a share per row,
+/// so memory streams while this block computes from cache.
 ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const float *w,
                               const float *b, float *mean, float *rstd, int streaming,
-                              const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme);
+                              const void *next, const void *also_next, ptrdiff_t next_bytes,
+                              ptrdiff_t *extreme);
 ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const double *w,
                               const double *b, double *mean, double *rstd, int streaming,
-                              const void *next, ptrdiff_t next_bytes, ptrdiff_t *extreme);
+                              const void *next, const void *also_next, ptrdiff_t next_bytes,
+                              ptrdiff_t *extreme);
 
 /// Whole layer norm (centered) or RMSNorm of `rows` short rows (n < 32), several rows per
 /// vector, with the statistics in T (a short row loses nothing to it); rows of exactly 8
