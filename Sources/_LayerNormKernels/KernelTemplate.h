@@ -26,44 +26,53 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
   double sum = 0, squares = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
     ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
-    VEC a0 = VZERO(), a1 = VZERO(), q0 = VZERO(), q1 = VZERO();
+    // Four chains of each sum, one vector each a step: with two, the dependent adds and
+    // FMAs bound the loop (Double 256x768 and Float 1024x256 in cache 14-16 % and 8 %
+    // slower); the last whole vectors go to the chains in the same rotation.
+    VEC a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
+    VEC q0 = VZERO(), q1 = VZERO(), q2 = VZERO(), q3 = VZERO();
     ptrdiff_t i = start;
-    // Four vectors a step, added alternately into the two accumulators: the same order
-    // as the two-vector loop that follows.
     for (; i + 4 * LANES <= end; i += 4 * LANES) {
       LNK_AHEAD(i);
       const VEC d0 = VSUB(VLOAD(x + i), s), d1 = VSUB(VLOAD(x + i + LANES), s);
       const VEC d2 = VSUB(VLOAD(x + i + 2 * LANES), s), d3 = VSUB(VLOAD(x + i + 3 * LANES), s);
       a0 = VADD(a0, d0);
       a1 = VADD(a1, d1);
+      a2 = VADD(a2, d2);
+      a3 = VADD(a3, d3);
       q0 = VFMA(d0, d0, q0);
       q1 = VFMA(d1, d1, q1);
-      a0 = VADD(a0, d2);
-      a1 = VADD(a1, d3);
-      q0 = VFMA(d2, d2, q0);
-      q1 = VFMA(d3, d3, q1);
+      q2 = VFMA(d2, d2, q2);
+      q3 = VFMA(d3, d3, q3);
     }
-    for (; i + 2 * LANES <= end; i += 2 * LANES) {
-      VEC d0 = VSUB(VLOAD(x + i), s);
-      VEC d1 = VSUB(VLOAD(x + i + LANES), s);
-      a0 = VADD(a0, d0);
-      a1 = VADD(a1, d1);
-      q0 = VFMA(d0, d0, q0);
-      q1 = VFMA(d1, d1, q1);
-    }
-    for (; i + LANES <= end; i += LANES) {
-      VEC d = VSUB(VLOAD(x + i), s);
+    if (i + LANES <= end) {
+      const VEC d = VSUB(VLOAD(x + i), s);
       a0 = VADD(a0, d);
       q0 = VFMA(d, d, q0);
+      i += LANES;
     }
+    if (i + LANES <= end) {
+      const VEC d = VSUB(VLOAD(x + i), s);
+      a1 = VADD(a1, d);
+      q1 = VFMA(d, d, q1);
+      i += LANES;
+    }
+    if (i + LANES <= end) {
+      const VEC d = VSUB(VLOAD(x + i), s);
+      a2 = VADD(a2, d);
+      q2 = VFMA(d, d, q2);
+      i += LANES;
+    }
+    a0 = VADD(VADD(a0, a1), VADD(a2, a3));
+    q0 = VADD(VADD(q0, q1), VADD(q2, q3));
     T tail_sum = 0, tail_squares = 0;
     for (; i < end; i++) {
       T d = x[i] - shift;
       tail_sum += d;
       tail_squares += d * d;
     }
-    sum += LNK_NAME(lnk_hsum)(VADD(a0, a1)) + (double)tail_sum;
-    squares += LNK_NAME(lnk_hsum)(VADD(q0, q1)) + (double)tail_squares;
+    sum += LNK_NAME(lnk_hsum)(a0) + (double)tail_sum;
+    squares += LNK_NAME(lnk_hsum)(q0) + (double)tail_squares;
   }
   *sum_out = sum;
   *squares_out = squares;
