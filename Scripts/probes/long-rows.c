@@ -2,11 +2,12 @@
 // then lnk_finish_rows with the next row fetched along) against the long-row scheme the
 // package uses for them: statistics a 16 KiB chunk at a time while the chunk is in L1
 // (its BLAS sum, then its moments, fetching the next chunk), merged in Double, and a write
-// pass that goes column chunk by column chunk over a 1 MiB group of rows, so that weight
-// and bias are read once per group, not once per row. Also: the long-row scheme without
-// the chunk fetch, with one row per group, and the floor (one read, one write). Built with
-// the package's own kernels (Sources/_LayerNormKernels) and OpenBLAS; the variants run
-// interleaved in one process, the order rotated every repetition.
+// pass that goes column chunk by column chunk over a 1 MiB group of rows, two rows a call,
+// so that weight and bias are read once per pair of rows of a group, not once per row.
+// Also: the long-row scheme writing a row a call, with one row per group, and the floor
+// (one read, one write). Built with the package's own kernels (Sources/_LayerNormKernels)
+// and OpenBLAS; the variants run interleaved in one process, the order rotated every
+// repetition.
 //
 //   Scripts/probe.sh long-rows [ROWSxCOLS ...]   (default 16x65536 32x32768 256x65536)
 #include <cblas.h>
@@ -52,15 +53,24 @@ static stats chunked_statistics(const float *x, long n, const float *ones, int f
   return (stats){shift, (float)((reference - shift) + offset), (float)(1 / sqrt(squares / n + 1e-5))};
 }
 
+// `pairs`: the write takes two rows a call (lnk_normalize_pair_f32), as the package does.
 static void long_rows(const float *x, float *y, long rows, long n, const float *ones,
-                      const float *w, const float *b, int streaming, long group, int fetch) {
+                      const float *w, const float *b, int streaming, long group, int fetch,
+                      int pairs) {
   stats s[64];
   for (long g = 0; g < rows; g += group) {
     const long count = rows - g < group ? rows - g : group;
     for (long r = 0; r < count; r++) s[r] = chunked_statistics(x + (g + r) * n, n, ones, fetch);
     for (long start = 0; start < n; start += CHUNK) {
       const long length = n - start < CHUNK ? n - start : CHUNK;
-      for (long r = 0; r < count; r++) {
+      long r = 0;
+      for (; pairs && r + 2 <= count; r += 2) {
+        const long at = (g + r) * n + start;
+        lnk_normalize_pair_f32(x + at, y + at, s[r].shift, s[r].center, s[r].rstd, x + at + n,
+                               y + at + n, s[r + 1].shift, s[r + 1].center, s[r + 1].rstd,
+                               length, w + start, b + start, streaming);
+      }
+      for (; r < count; r++) {
         const long at = (g + r) * n + start;
         lnk_normalize_f32(x + at, y + at, length, s[r].shift, s[r].center, s[r].rstd,
                           w + start, b + start, streaming);
@@ -82,7 +92,7 @@ int main(int argc, char **argv) {
   const int shapes = argc > 1 ? argc - 1 : 3;
   const int repeats = 21;
   const char *names[VARIANTS] = {"row at a time", "long-row scheme (package)",
-                                 "long-row scheme, no chunk fetch", "long-row scheme, 1-row groups",
+                                 "long-row scheme, a row a call", "long-row scheme, 1-row groups",
                                  "floor: 1 read, 1 write"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
@@ -101,9 +111,9 @@ int main(int argc, char **argv) {
         const double start = now_us();
         switch (v) {
         case 0: row_at_a_time(x, y, rows, n, ones, w, b, streaming); break;
-        case 1: long_rows(x, y, rows, n, ones, w, b, streaming, group, 1); break;
-        case 2: long_rows(x, y, rows, n, ones, w, b, streaming, group, 0); break;
-        case 3: long_rows(x, y, rows, n, ones, w, b, streaming, 1, 1); break;
+        case 1: long_rows(x, y, rows, n, ones, w, b, streaming, group, 1, 1); break;
+        case 2: long_rows(x, y, rows, n, ones, w, b, streaming, group, 1, 0); break;
+        case 3: long_rows(x, y, rows, n, ones, w, b, streaming, 1, 1, 0); break;
         default: floor_loop(x, y, rows * n, streaming);
         }
         _mm_sfence();

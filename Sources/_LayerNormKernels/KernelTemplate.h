@@ -139,6 +139,55 @@ void LNK_NAME(lnk_normalize)(const T *x, T *y, ptrdiff_t n, T shift, T center, T
   LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL);
 }
 
+// One vector of each of two rows at element `index`, sharing the loads of w and b.
+#define LNK_PAIR_STEP(STORE, WEXPR, BEXPR, index)                       \
+  do {                                                                  \
+    const ptrdiff_t j = (index);                                        \
+    VEC v0 = VMUL(VSUB(VSUB(VLOAD(x0 + j), sh0), ce0), r0);             \
+    VEC v1 = VMUL(VSUB(VSUB(VLOAD(x1 + j), sh1), ce1), r1);             \
+    WEXPR;                                                              \
+    BEXPR;                                                              \
+    STORE(y0 + j, v0);                                                  \
+    STORE(y1 + j, v1);                                                  \
+  } while (0)
+#define LNK_PAIR_LOOP(STORE, WEXPR, BEXPR) \
+  for (; i + LANES <= n; i += LANES) LNK_PAIR_STEP(STORE, WEXPR, BEXPR, i);
+#define LNK_PAIR_W { const VEC wv = VLOAD(w + j); v0 = VMUL(v0, wv); v1 = VMUL(v1, wv); }
+#define LNK_PAIR_B { const VEC bv = VLOAD(b + j); v0 = VADD(v0, bv); v1 = VADD(v1, bv); }
+
+LNK_TARGET void LNK_NAME(lnk_normalize_pair)(const T *x0, T *y0, T shift0, T center0, T rstd0,
+                                             const T *x1, T *y1, T shift1, T center1, T rstd1,
+                                             ptrdiff_t n, const T *w, const T *b,
+                                             int streaming) {
+  if (streaming && (((size_t)y0 | (size_t)y1) & 15) != 0) {
+    // A row that starts unaligned takes the single-row kernel's head loop.
+    LNK_NAME(lnk_normalize_avx2)(x0, y0, n, shift0, center0, rstd0, w, b, streaming, NULL);
+    LNK_NAME(lnk_normalize_avx2)(x1, y1, n, shift1, center1, rstd1, w, b, streaming, NULL);
+    return;
+  }
+  const VEC sh0 = VSET1(shift0), ce0 = VSET1(center0), r0 = VSET1(rstd0);
+  const VEC sh1 = VSET1(shift1), ce1 = VSET1(center1), r1 = VSET1(rstd1);
+  ptrdiff_t i = 0;
+  if (streaming) {
+    if (w && b) { LNK_PAIR_LOOP(VSTREAM, LNK_PAIR_W, LNK_PAIR_B) }
+    else if (w) { LNK_PAIR_LOOP(VSTREAM, LNK_PAIR_W, (void)0) }
+    else if (b) { LNK_PAIR_LOOP(VSTREAM, (void)0, LNK_PAIR_B) }
+    else { LNK_PAIR_LOOP(VSTREAM, (void)0, (void)0) }
+  } else {
+    if (w && b) { LNK_PAIR_LOOP(VSTORE, LNK_PAIR_W, LNK_PAIR_B) }
+    else if (w) { LNK_PAIR_LOOP(VSTORE, LNK_PAIR_W, (void)0) }
+    else if (b) { LNK_PAIR_LOOP(VSTORE, (void)0, LNK_PAIR_B) }
+    else { LNK_PAIR_LOOP(VSTORE, (void)0, (void)0) }
+  }
+  // The last elements (fewer than a vector), as the single-row kernel finishes a row.
+  if (i < n) {
+    LNK_NAME(lnk_normalize_avx2)(x0 + i, y0 + i, n - i, shift0, center0, rstd0, w ? w + i : NULL,
+                                 b ? b + i : NULL, streaming, NULL);
+    LNK_NAME(lnk_normalize_avx2)(x1 + i, y1 + i, n - i, shift1, center1, rstd1, w ? w + i : NULL,
+                                 b ? b + i : NULL, streaming, NULL);
+  }
+}
+
 static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n,
                                               T *copy, ptrdiff_t ahead) {
   ptrdiff_t i = 0;
@@ -692,6 +741,10 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_VECTOR_STEP
+#undef LNK_PAIR_STEP
+#undef LNK_PAIR_LOOP
+#undef LNK_PAIR_W
+#undef LNK_PAIR_B
 #undef LNK_FLUSH
 #undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD

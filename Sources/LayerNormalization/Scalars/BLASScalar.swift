@@ -60,6 +60,16 @@ where Self.RawSignificand: FixedWidthInteger {
     center: Self, rstd: Self, weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     streaming: Bool)
 
+  /// Two rows normalized as ``_normalize(_:into:count:shift:center:rstd:weight:bias:streaming:)``
+  /// normalizes each (the same bits), with each stretch of the weight and bias read once
+  /// for both: `x0` into `y0` with `shift0`, `center0`, `rstd0`, and `x1` into `y1` with
+  /// `shift1`, `center1`, `rstd1`.
+  static func _normalizePair(
+    _ x0: UnsafePointer<Self>, into y0: UnsafeMutablePointer<Self>, shift0: Self, center0: Self,
+    rstd0: Self, _ x1: UnsafePointer<Self>, into y1: UnsafeMutablePointer<Self>, shift1: Self,
+    center1: Self, rstd1: Self, count: Int, weight: UnsafePointer<Self>?,
+    bias: UnsafePointer<Self>?, streaming: Bool)
+
   /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
   /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
   /// Rows whose moments the fast passes cannot represent are left for the careful path:

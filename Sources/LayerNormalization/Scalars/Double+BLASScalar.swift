@@ -55,6 +55,29 @@ extension Double: BLASScalar {
     lnk_normalize_f64(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
   }
 
+  /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loop
+  /// twice.
+  @inline(__always)
+  public static func _normalizePair(
+    _ x0: UnsafePointer<Double>, into y0: UnsafeMutablePointer<Double>, shift0: Double, center0: Double,
+    rstd0: Double, _ x1: UnsafePointer<Double>, into y1: UnsafeMutablePointer<Double>, shift1: Double,
+    center1: Double, rstd1: Double, count: Int, weight: UnsafePointer<Double>?,
+    bias: UnsafePointer<Double>?, streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      normalize(
+        x0, into: y0, count: count, shift: shift0, center: center0, rstd: rstd0, weight: weight,
+        bias: bias)
+      normalize(
+        x1, into: y1, count: count, shift: shift1, center: center1, rstd: rstd1, weight: weight,
+        bias: bias)
+      return
+    }
+    lnk_normalize_pair_f64(
+      x0, y0, shift0, center0, rstd0, x1, y1, shift1, center1, rstd1, count, weight, bias,
+      streaming ? 1 : 0)
+  }
+
   /// The AVX2 kernel `lnk_add` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _add(

@@ -59,6 +59,29 @@ extension Float: BLASScalar {
     lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
   }
 
+  /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loop
+  /// twice.
+  @inline(__always)
+  public static func _normalizePair(
+    _ x0: UnsafePointer<Float>, into y0: UnsafeMutablePointer<Float>, shift0: Float, center0: Float,
+    rstd0: Float, _ x1: UnsafePointer<Float>, into y1: UnsafeMutablePointer<Float>, shift1: Float,
+    center1: Float, rstd1: Float, count: Int, weight: UnsafePointer<Float>?,
+    bias: UnsafePointer<Float>?, streaming: Bool
+  ) {
+    guard hasVectorKernels else {
+      normalize(
+        x0, into: y0, count: count, shift: shift0, center: center0, rstd: rstd0, weight: weight,
+        bias: bias)
+      normalize(
+        x1, into: y1, count: count, shift: shift1, center: center1, rstd: rstd1, weight: weight,
+        bias: bias)
+      return
+    }
+    lnk_normalize_pair_f32(
+      x0, y0, shift0, center0, rstd0, x1, y1, shift1, center1, rstd1, count, weight, bias,
+      streaming ? 1 : 0)
+  }
+
   /// The AVX2 kernel `lnk_add` where the CPU has it, else the portable loop.
   @inline(__always)
   public static func _add(

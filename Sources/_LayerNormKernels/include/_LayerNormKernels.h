@@ -30,6 +30,18 @@ void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float shift, float
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, double center,
                        double rstd, const double *w, const double *b, int streaming);
 
+/// Two rows of n elements, each exactly as lnk_normalize computes it (x0 -> y0 with shift0,
+/// center0, rstd0; x1 -> y1 with shift1, center1, rstd1), the weight and bias loaded once
+/// for both.
+void lnk_normalize_pair_f32(const float *x0, float *y0, float shift0, float center0,
+                            float rstd0, const float *x1, float *y1, float shift1,
+                            float center1, float rstd1, ptrdiff_t n, const float *w,
+                            const float *b, int streaming);
+void lnk_normalize_pair_f64(const double *x0, double *y0, double shift0, double center0,
+                            double rstd0, const double *x1, double *y1, double shift1,
+                            double center1, double rstd1, ptrdiff_t n, const double *w,
+                            const double *b, int streaming);
+
 /// y[i] = a[i] + b[i]; when `copy` is not NULL the same values also go to `copy` with
 /// non-temporal stores (it must be 16-byte aligned; call lnk_store_fence before reading).
 /// With `copy`, `ahead` > 0 also prefetches a[i + ahead] and b[i + ahead] along the way (the
