@@ -11,6 +11,8 @@
 #                                                      column-blocked write
 #   Scripts/probe.sh fused-add-fetch [ROWSxCOLS ...]  where the fused add fetches its next
 #                                                      inputs
+#   Scripts/probe.sh store-aliasing [ROWSxCOLS ...]   the backward with dx just after x
+#                                                      and dy modulo 4096
 #   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
 #                                                      PyTorch's in one process (needs the
 #                                                      peers' venv: Scripts/compare-peers.sh)
@@ -19,7 +21,7 @@
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|kernel-ab|backward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|kernel-ab|backward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 if [ "$name" = backward-vs-torch ]; then
@@ -42,7 +44,8 @@ if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-
   flags+=("${blas[@]}")
 fi
 sources=("$source")
-if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ]; then  # beside the package's own kernel
+if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
+  [ "$name" = store-aliasing ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
 fi
