@@ -267,6 +267,19 @@ struct LargeOutputTests {
       }
     }
     #expect(sameBits(stream, fused.sum.scalars) && sameBits(output, fused.output.scalars))
+    // Long rows (256 KiB each), 10 MiB in all: statistics a chunk at a time and the column-
+    // chunked write, streamed; each row as alone (where it is not streamed), also with the
+    // rows in pairs (a group of 6 rows, 1.5 MiB, written two rows a call).
+    let long = try LayerNorm<Float>(normalizedShape: [65536])
+    let xl: [Float] = generator.values(40 * 65536, as: Float.self, scale: 2, offset: 3).converted(to: Float.self)
+    let yl = try long(ShapedArray(shape: [40, 65536], scalars: xl))
+    let group = try long(ShapedArray(shape: [6, 65536], scalars: Array(xl[0..<6 * 65536])))
+    for row in [0, 1, 5, 17, 39] {
+      let range = row * 65536..<(row + 1) * 65536
+      let one = try long(ShapedArray(shape: [1, 65536], scalars: Array(xl[range])))
+      #expect(sameBits(one.scalars, Array(yl.scalars[range])), "long row \(row)")
+      if row < 6 { #expect(sameBits(one.scalars, Array(group.scalars[range])), "paired long row \(row)") }
+    }
     // And the short-row kernel: 1M x 8 Float is 32 MiB.
     let short = try LayerNorm<Float>(normalizedShape: [8])
     let xs: [Float] = generator.values(1 << 22, as: Float.self).converted(to: Float.self)
