@@ -173,9 +173,10 @@ func forwardRows<Scalar: BLASScalar>(
 /// LayerNorm of a group of long rows (see ``isLongRow(count:of:)``): each row's statistics
 /// a chunk at a time (``ordinaryRowStatistics(_:count:kind:eps:ones:)``), then the rows
 /// written a column chunk at a time across the group, so that the chunk of weight and bias
-/// stays in cache for all of them, two rows a call so that each vector of it is loaded once
-/// for both (`Scripts/probe.sh long-rows`). Rows for the careful path are left unwritten
-/// (the input may be the output) and reported in `extreme`; returns their count.
+/// stays in cache for all of them, two rows a call where the output stays in cache, so that
+/// each vector of it is loaded once for both (`Scripts/probe.sh long-rows`). Rows for the
+/// careful path are left unwritten (the input may be the output) and reported in `extreme`;
+/// returns their count.
 @inline(__always)
 func normalizeLongRows<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int,
@@ -204,37 +205,33 @@ func normalizeLongRows<Scalar: BLASScalar>(
       let length = min(chunk, n - start)
       let weight = p.weight.map { $0 + start }
       let bias = p.bias.map { $0 + start }
-      // The ordinary rows in order, two at a time; the odd one out alone. Not with streamed
-      // stores: two rows 4 KiB-aligned apart then made 32x65536 ten times slower (their
-      // stores match each other's and the loads' low 12 bits).
-      var waiting: (row: Int, statistics: RowStatistics<Scalar>)? = nil
-      for r in 0..<rows {
-        guard let s = statistics[r] else { continue }
-        if streaming {
-          let at = r * n + start
-          Scalar._normalize(
-            x + at, into: y + at, count: length, shift: s.shift, center: s.center,
-            rstd: Scalar(s.rstd), weight: weight, bias: bias, streaming: true)
-          continue
-        }
-        guard let (first, f) = waiting else {
-          waiting = (r, s)
-          continue
-        }
-        let at0 = first * n + start
-        let at1 = r * n + start
-        Scalar._normalizePair(
-          x + at0, into: y + at0, shift0: f.shift, center0: f.center, rstd0: Scalar(f.rstd),
-          x + at1, into: y + at1, shift1: s.shift, center1: s.center, rstd1: Scalar(s.rstd),
-          count: length, weight: weight, bias: bias, streaming: streaming)
-        waiting = nil
-      }
-      if let (row, s) = waiting {
-        let at = row * n + start
+      // The ordinary rows two a call, so that each vector of weight and bias is loaded once
+      // for both; streamed rows one a call (two rows 4 KiB-aligned apart made 32x65536 ten
+      // times slower: their stores match each other's and the loads' low 12 bits).
+      func writeRow(_ r: Int, _ s: RowStatistics<Scalar>) {
+        let at = r * n + start
         Scalar._normalize(
           x + at, into: y + at, count: length, shift: s.shift, center: s.center,
           rstd: Scalar(s.rstd), weight: weight, bias: bias, streaming: streaming)
       }
+      var waiting: (row: Int, statistics: RowStatistics<Scalar>)? = nil
+      for r in 0..<rows {
+        guard let s = statistics[r] else { continue }
+        if streaming {
+          writeRow(r, s)
+        } else if let (first, f) = waiting {
+          let at0 = first * n + start
+          let at1 = r * n + start
+          Scalar._normalizePair(
+            x + at0, into: y + at0, shift0: f.shift, center0: f.center, rstd0: Scalar(f.rstd),
+            x + at1, into: y + at1, shift1: s.shift, center1: s.center, rstd1: Scalar(s.rstd),
+            count: length, weight: weight, bias: bias, streaming: false)
+          waiting = nil
+        } else {
+          waiting = (r, s)
+        }
+      }
+      if let (row, s) = waiting { writeRow(row, s) }
       start += length
     }
     return extremes
