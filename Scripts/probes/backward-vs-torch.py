@@ -42,7 +42,11 @@ for shape in sys.argv[2:] or ["32768x128", "8192x1024", "512x16384"]:
     blocks = (rows + block - 1) // block
     dw = np.zeros((blocks, n), np.float32)
     db = np.zeros((blocks, n), np.float32)
-    streaming = int(rows * n * 4 >= (8 << 20))
+    # As runBackward decides: streamed stores for large outputs, but not when dx sits 16-112
+    # bytes after x or dy modulo 4096 (streamingStallsLoads in VectorKernels.swift).
+    def stalls(source):
+        return 0 < (dx.ctypes.data - source.ctypes.data) % 4096 < 128
+    streaming = int(rows * n * 4 >= (8 << 20) and not stalls(x) and not stalls(dy))
     calls = []
     for k in range(blocks):
         first, count = k * block, min(block, rows - k * block)
