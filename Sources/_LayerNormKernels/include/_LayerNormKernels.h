@@ -90,8 +90,8 @@ ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff
 /// b = sum(g * xhat); dw[i] += dy[i] * xhat[i] and db[i] += dy[i] where those are not NULL,
 /// row after row. Pass 2, when dx is not NULL: dx = rstd * ((g - a / n) - xhat * b / n)
 /// (centered, LayerNorm) or dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x;
-/// `streaming` writes it with non-temporal stores. Rows of exactly 8 floats (4 doubles) are
-/// done several at a time in registers.
+/// `streaming` writes it with non-temporal stores. Rows of exactly 8 floats, and of 4 or 8
+/// doubles, are done several at a time in registers.
 void lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
                            ptrdiff_t n, const float *shift, const float *center,
                            const float *rstd, int centered, const float *w, float *dw,
