@@ -1,9 +1,11 @@
 // What the BLAS first pass costs the forward, measured in one process with the variants'
 // runs interleaved (so the machine's drift hits them alike):
 //
-//   blas pass + finish   the package's scheme in plain C: per 32 KiB block, a cblas_sdot
+//   blas sum + finish    the package's scheme in plain C: per 32 KiB block, a cblas_ssum
 //                        per row (the mean), then per row the moments of x - mean and the
 //                        write, prefetching the next block while the block computes
+//   blas dot + finish    the same with the mean from cblas_sdot against a vector of ones
+//                        (the package before ssum: two streams read instead of one)
 //   c sum + finish       the same with the row sum in C, fused per row
 //   one read moments     no first pass: the moments of x - x[0] in one read of the row
 //                        (not the package: its error grows with (x[0] - mean)^2 / var)
@@ -66,24 +68,27 @@ static const float *ones;
 
 static void run(int variant, const float *x, float *y, long rows, long n, const float *w,
                 const float *b) {
-  if (variant == 0) {
+  if (variant <= 1) {
     const long block = 8192 / n;
     float sums[1024];
     for (long s = 0; s < rows; s += block) {
       const long count = rows - s < block ? rows - s : block;
-      for (long r = 0; r < count; r++) sums[r] = cblas_sdot((int)n, x + (s + r) * n, 1, ones, 1);
+      for (long r = 0; r < count; r++) {
+        const float *row = x + (s + r) * n;
+        sums[r] = variant == 0 ? cblas_ssum((int)n, row, 1) : cblas_sdot((int)n, row, 1, ones, 1);
+      }
       const int more = s + 2 * count <= rows;
       for (long r = 0; r < count; r++) {
         if (more) prefetch(x + (s + count + r) * n, n * 4);
         finish_row(x + (s + r) * n, y + (s + r) * n, n, sums[r] / n, w, b);
       }
     }
-  } else if (variant == 1 || variant == 2) {
+  } else if (variant == 2 || variant == 3) {
     const long ahead = n * 4 >= 2048 ? 1 : 2048 / (n * 4);
     for (long r = 0; r < rows; r++) {
       if (r + ahead < rows) prefetch(x + (r + ahead) * n, n * 4);
       const float *row = x + r * n;
-      finish_row(row, y + r * n, n, variant == 1 ? row_sum(row, n) / n : row[0], w, b);
+      finish_row(row, y + r * n, n, variant == 2 ? row_sum(row, n) / n : row[0], w, b);
     }
   } else {
     stream_only(x, y, rows * n);
@@ -95,7 +100,8 @@ int main(int argc, char **argv) {
   const char *fallback[] = {"32768x128", "16384x256", "5461x768"};
   const int shapes = argc > 1 ? argc - 1 : 3;
   const int repeats = 30;
-  const char *names[] = {"blas pass + finish", "c sum + finish", "one read moments", "stream only"};
+  const char *names[] = {"blas sum + finish", "blas dot + finish", "c sum + finish",
+                         "one read moments", "stream only"};
   for (int k = 0; k < shapes; k++) {
     long rows = 0, n = 0;
     if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 16)) return 2;
@@ -104,14 +110,14 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) one[i] = 1, w[i] = 1 + 0.01f * i, b[i] = 0.1f;
     for (long i = 0; i < rows * n; i++) x[i] = (float)(i * 7919 % 1000) / 100, y[i] = 0;
     ones = one;
-    double times[4][64];
+    double times[5][64];
     for (int r = 0; r < repeats; r++)
-      for (int v = 0; v < 4; v++) {
+      for (int v = 0; v < 5; v++) {
         const double start = now_us();
         run(v, x, y, rows, n, w, b);
         times[v][r] = now_us() - start;
       }
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < 5; v++) {
       qsort(times[v], repeats, sizeof(double), by_value);
       printf("%ldx%-6ld %-20s median %7.0f us\n", rows, n, names[v], times[v][repeats / 2]);
     }

@@ -20,7 +20,7 @@ enum { BLOCK = 8192, VARIANTS = 3, REPEATS = 25 };
 static float scratch[BLOCK] __attribute__((aligned(64)));
 
 static void fused_add(const float *x, const float *res, float *sum, float *y, long rows, long n,
-                      const float *ones, const float *w, const float *b, int in_passes) {
+                      const float *w, const float *b, int in_passes) {
   long block = BLOCK / n;
   block = block < 1 ? 1 : block;
   double sums[BLOCK];
@@ -30,7 +30,7 @@ static void fused_add(const float *x, const float *res, float *sum, float *y, lo
     const long next = start + count, next_count = rows - next < block ? rows - next : block;
     const int ahead = !in_passes && start + 2 * count <= rows;
     lnk_add_f32(x + at, res + at, scratch, count * n, sum + at, ahead ? count * n : 0);
-    for (long r = 0; r < count; r++) sums[r] = cblas_sdot(n, scratch + r * n, 1, ones, 1);
+    for (long r = 0; r < count; r++) sums[r] = cblas_ssum(n, scratch + r * n, 1);
     const int fetch = in_passes && next_count > 0;
     lnk_finish_rows_f32(scratch, y + at, count, n, sums, 1e-5, 1, w, b, NULL, NULL, 1,
                         fetch ? x + next * n : NULL, fetch ? res + next * n : NULL,
@@ -60,23 +60,23 @@ int main(int argc, char **argv) {
     const long total = rows * n;
     float *x = aligned_alloc(64, total * 4), *res = aligned_alloc(64, total * 4);
     float *sum = aligned_alloc(64, total * 4), *y = aligned_alloc(64, total * 4);
-    float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4), *ones = aligned_alloc(64, n * 4);
+    float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4);
     for (long i = 0; i < total; i++) x[i] = (float)(i % 1000) / 100, res[i] = (float)(i % 77) / 10, sum[i] = y[i] = 0;
-    for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100), b[i] = 0.1f, ones[i] = 1;
+    for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100), b[i] = 0.1f;
     double times[VARIANTS][REPEATS];
     for (int r = 0; r < REPEATS; r++)
       for (int turn = 0; turn < VARIANTS; turn++) {
         const int v = (turn + r) % VARIANTS;
         const double start = now_us();
         if (v == 2) floor_loop(x, res, sum, y, total);
-        else fused_add(x, res, sum, y, rows, n, ones, w, b, v);
+        else fused_add(x, res, sum, y, rows, n, w, b, v);
         times[v][r] = now_us() - start;
       }
     for (int v = 0; v < VARIANTS; v++) {
       qsort(times[v], REPEATS, sizeof(double), by_value);
       printf("%ldx%-6ld %-34s median %7.0f us\n", rows, n, names[v], times[v][REPEATS / 2]);
     }
-    free(x), free(res), free(sum), free(y), free(w), free(b), free(ones);
+    free(x), free(res), free(sum), free(y), free(w), free(b);
   }
   return 0;
 }

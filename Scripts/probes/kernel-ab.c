@@ -50,9 +50,9 @@ OLD_FINISH_DECLARATION(double, f64)
 enum { REPEATS = 31 };
 
 // The forward over all rows with this tree's kernel (old == 0) or REV's (old == 1).
-#define FORWARD(T, SUFFIX, DOT)                                                               \
-  static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *ones,  \
-                               const T *w, const T *b, T *mean, T *rstd, int streaming) {    \
+#define FORWARD(T, SUFFIX, SUM)                                                               \
+  static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \
+                               const T *b, T *mean, T *rstd, int streaming) {             \
     long block = 8192 / n;                                                                    \
     block = block < 1 ? 1 : block;                                                            \
     const int fetch = rows * n * (long)sizeof(T) > (1 << 19);                                 \
@@ -60,7 +60,7 @@ enum { REPEATS = 31 };
     ptrdiff_t extreme[8192];                                                                  \
     for (long start = 0; start < rows; start += block) {                                      \
       const long count = rows - start < block ? rows - start : block;                         \
-      for (long r = 0; r < count; r++) sums[r] = DOT(n, x + (start + r) * n, 1, ones, 1);     \
+      for (long r = 0; r < count; r++) sums[r] = SUM(n, x + (start + r) * n, 1);               \
       const long next = start + count, next_count = rows - next < block ? rows - next : block; \
       const int ahead = fetch && next_count > 0;                                              \
       const T *to = ahead ? x + next * n : NULL;                                              \
@@ -75,19 +75,19 @@ enum { REPEATS = 31 };
     }                                                                                         \
     _mm_sfence();                                                                             \
   }
-FORWARD(float, f32, cblas_sdot)
-FORWARD(double, f64, cblas_ddot)
+FORWARD(float, f32, cblas_ssum)
+FORWARD(double, f64, cblas_dsum)
 
 // Times both builds of the forward in type T on rows x n, `calls` calls a repetition.
 #define COMPARE_FORWARD(T, SUFFIX, NAME)                                                      \
   static void compare_forward_##SUFFIX(long rows, long n, int calls) {                        \
     const size_t bytes = rows * n * sizeof(T);                                                \
     T *x = aligned_alloc(64, bytes), *y[2] = {aligned_alloc(64, bytes), aligned_alloc(64, bytes)}; \
-    T *w = malloc(n * sizeof(T)), *b = malloc(n * sizeof(T)), *ones = malloc(n * sizeof(T));  \
+    T *w = malloc(n * sizeof(T)), *b = malloc(n * sizeof(T));                                 \
     T *mean[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
     T *rstd[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
     for (long i = 0; i < rows * n; i++) x[i] = (T)(i * 7919 % 1000) / 100;                    \
-    for (long i = 0; i < n; i++) w[i] = 1 + (T)0.01 * (i % 100), b[i] = (T)0.01 * (i % 7), ones[i] = 1; \
+    for (long i = 0; i < n; i++) w[i] = 1 + (T)0.01 * (i % 100), b[i] = (T)0.01 * (i % 7); \
     const int streaming = bytes >= (8 << 20);                                                 \
     double times[2][REPEATS];                                                                 \
     for (int r = 0; r < REPEATS; r++)                                                         \
@@ -95,7 +95,7 @@ FORWARD(double, f64, cblas_ddot)
         const int v = (turn + r) % 2;                                                         \
         const double start = now_us();                                                        \
         for (int c = 0; c < calls; c++)                                                       \
-          forward_##SUFFIX(v, x, y[v], rows, n, ones, w, b, mean[v], rstd[v], streaming);     \
+          forward_##SUFFIX(v, x, y[v], rows, n, w, b, mean[v], rstd[v], streaming);     \
         times[v][r] = (now_us() - start) / calls;                                             \
       }                                                                                       \
     for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);           \
@@ -103,7 +103,7 @@ FORWARD(double, f64, cblas_ddot)
            rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],                             \
            !memcmp(y[0], y[1], bytes) && !memcmp(mean[0], mean[1], rows * sizeof(T)) &&       \
                    !memcmp(rstd[0], rstd[1], rows * sizeof(T)) ? "yes" : "no");               \
-    free(x), free(y[0]), free(y[1]), free(w), free(b), free(ones);                            \
+    free(x), free(y[0]), free(y[1]), free(w), free(b);                            \
     free(mean[0]), free(mean[1]), free(rstd[0]), free(rstd[1]);                               \
   }
 COMPARE_FORWARD(float, f32, "forward f32 ")

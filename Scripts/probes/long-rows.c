@@ -22,11 +22,11 @@ enum { CHUNK = 4096, GROUP_BYTES = 1 << 20, VARIANTS = 5 };
 
 typedef struct { float shift, center, rstd; } stats;
 
-static void row_at_a_time(const float *x, float *y, long rows, long n, const float *ones,
-                          const float *w, const float *b, int streaming) {
+static void row_at_a_time(const float *x, float *y, long rows, long n, const float *w,
+                           const float *b, int streaming) {
   ptrdiff_t extreme[1];
   for (long r = 0; r < rows; r++) {
-    const double sum = cblas_sdot(n, x + r * n, 1, ones, 1);
+    const double sum = cblas_ssum(n, x + r * n, 1);
     const float *next = r + 1 < rows ? x + (r + 1) * n : NULL;
     lnk_finish_rows_f32(x + r * n, y + r * n, 1, n, &sum, 1e-5, 1, w, b, NULL, NULL, streaming,
                         next, NULL, next ? n * 4 : 0, extreme);
@@ -34,12 +34,12 @@ static void row_at_a_time(const float *x, float *y, long rows, long n, const flo
 }
 
 // As chunkedLayerStatistics in Sources/LayerNormalization/Kernels/RowStatistics.swift.
-static stats chunked_statistics(const float *x, long n, const float *ones, int fetch) {
+static stats chunked_statistics(const float *x, long n, int fetch) {
   double reference = 0, merged = 0, offset = 0, squares = 0;
   for (long start = 0; start < n; start += CHUNK) {
     const long length = n - start < CHUNK ? n - start : CHUNK;
     const double count = (double)length;
-    const float m = (float)(cblas_sdot(length, x + start, 1, ones, 1) / count);
+    const float m = (float)(cblas_ssum(length, x + start, 1) / count);
     if (start == 0) reference = m;
     double c, q;
     lnk_moments_f32(x + start, m, length, &c, &q,
@@ -54,13 +54,13 @@ static stats chunked_statistics(const float *x, long n, const float *ones, int f
 }
 
 // `pairs`: the write takes two rows a call (lnk_normalize_pair_f32), as the package does.
-static void long_rows(const float *x, float *y, long rows, long n, const float *ones,
-                      const float *w, const float *b, int streaming, long group, int fetch,
+static void long_rows(const float *x, float *y, long rows, long n, const float *w,
+                       const float *b, int streaming, long group, int fetch,
                       int pairs) {
   stats s[64];
   for (long g = 0; g < rows; g += group) {
     const long count = rows - g < group ? rows - g : group;
-    for (long r = 0; r < count; r++) s[r] = chunked_statistics(x + (g + r) * n, n, ones, fetch);
+    for (long r = 0; r < count; r++) s[r] = chunked_statistics(x + (g + r) * n, n, fetch);
     for (long start = 0; start < n; start += CHUNK) {
       const long length = n - start < CHUNK ? n - start : CHUNK;
       long r = 0;
@@ -98,9 +98,9 @@ int main(int argc, char **argv) {
     long rows = 0, n = 0;
     if (!parse_shape(argc > 1 ? argv[k + 1] : fallback[k], &rows, &n, 16)) return 2;
     float *x = aligned_alloc(64, rows * n * 4), *y = aligned_alloc(64, rows * n * 4);
-    float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4), *ones = aligned_alloc(64, n * 4);
+    float *w = aligned_alloc(64, n * 4), *b = aligned_alloc(64, n * 4);
     for (long i = 0; i < rows * n; i++) x[i] = (float)(i * 7919 % 1000) / 100, y[i] = 0;
-    for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100), b[i] = 0.1f, ones[i] = 1;
+    for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100), b[i] = 0.1f;
     const int streaming = rows * n * 4 >= (8 << 20);  // as the package decides
     long group = GROUP_BYTES / (n * 4);
     group = group < 1 ? 1 : group > 64 ? 64 : group;
@@ -110,10 +110,10 @@ int main(int argc, char **argv) {
         const int v = (turn + r) % VARIANTS;
         const double start = now_us();
         switch (v) {
-        case 0: row_at_a_time(x, y, rows, n, ones, w, b, streaming); break;
-        case 1: long_rows(x, y, rows, n, ones, w, b, streaming, group, 1, 1); break;
-        case 2: long_rows(x, y, rows, n, ones, w, b, streaming, group, 1, 0); break;
-        case 3: long_rows(x, y, rows, n, ones, w, b, streaming, 1, 1, 0); break;
+        case 0: row_at_a_time(x, y, rows, n, w, b, streaming); break;
+        case 1: long_rows(x, y, rows, n, w, b, streaming, group, 1, 1); break;
+        case 2: long_rows(x, y, rows, n, w, b, streaming, group, 1, 0); break;
+        case 3: long_rows(x, y, rows, n, w, b, streaming, 1, 1, 0); break;
         default: floor_loop(x, y, rows * n, streaming);
         }
         _mm_sfence();
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
       qsort(times[v], repeats, sizeof(double), by_value);
       printf("%ldx%-6ld %-34s median %7.0f us\n", rows, n, names[v], times[v][repeats / 2]);
     }
-    free(x), free(y), free(w), free(b), free(ones);
+    free(x), free(y), free(w), free(b);
   }
   return 0;
 }

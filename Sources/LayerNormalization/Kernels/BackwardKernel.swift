@@ -13,7 +13,6 @@ struct BackwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
   var mean: UnsafePointer<Scalar>?
   var rstd: UnsafePointer<Scalar>?
   var weight: UnsafePointer<Scalar>?
-  var ones: UnsafePointer<Scalar>
   var inputGradient: UnsafeMutablePointer<Scalar>?
   var weightGradient: UnsafeMutablePointer<Scalar>?
   var biasGradient: UnsafeMutablePointer<Scalar>?
@@ -105,7 +104,7 @@ func rowStatistics<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, row: Int)
   if let rstd = p.rstd {
     return RowStatistics(shift: p.mean?[row] ?? 0, center: 0, rstd: Double(rstd[row]))
   }
-  return rowStatistics(p.input + row * p.features, count: p.features, kind: p.kind, eps: p.eps, ones: p.ones)
+  return rowStatistics(p.input + row * p.features, count: p.features, kind: p.kind, eps: p.eps)
 }
 
 /// `out[j] = sum over blocks of partials[block * stride + j]` for `j` in `0..<count`,

@@ -26,8 +26,6 @@ struct ForwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
   var output: UnsafeMutablePointer<Scalar>
   var weight: UnsafePointer<Scalar>?
   var bias: UnsafePointer<Scalar>?
-  /// `features` ones, the other operand of the BLAS row sums.
-  var ones: UnsafePointer<Scalar>
   var mean: UnsafeMutablePointer<Scalar>?
   var rstd: UnsafeMutablePointer<Scalar>?
 }
@@ -130,13 +128,13 @@ func forwardRows<Scalar: BLASScalar>(
           extreme: extreme.baseAddress!)
       } else {
         // Pass 1, streaming the block from memory: the BLAS reductions.
-        // One BLAS dot per row (not one gemv per block): a row's result must not depend
+        // One BLAS call per row (not one gemv per block): a row's result must not depend
         // on which rows share its block, and OpenBLAS's gemv rounds rows differently by
         // their position in the block.
         for r in 0..<count {
           let row = x + r * n
           switch p.kind {
-          case .layer: sums[r] = Scalar._blasDot(row, p.ones, count: n)
+          case .layer: sums[r] = Scalar._blasSum(row, count: n)
           case .rms: sums[r] = Scalar._blasDot(row, row, count: n)
           }
         }
@@ -171,7 +169,7 @@ func forwardRows<Scalar: BLASScalar>(
 }
 
 /// LayerNorm of a group of long rows (see ``isLongRow(count:of:)``): each row's statistics
-/// a chunk at a time (``ordinaryRowStatistics(_:count:kind:eps:ones:)``), then the rows
+/// a chunk at a time (``ordinaryRowStatistics(_:count:kind:eps:)``), then the rows
 /// written a column chunk at a time across the group, so that the chunk of weight and bias
 /// stays in cache for all of them, two rows a call where the output stays in cache, so that
 /// each vector of it is loaded once for both (`Scripts/probe.sh long-rows`). Rows for the
@@ -189,7 +187,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
     statistics in
     var extremes = 0
     for r in 0..<rows {
-      let s = ordinaryRowStatistics(x + r * n, count: n, kind: .layer, eps: p.eps, ones: p.ones)
+      let s = ordinaryRowStatistics(x + r * n, count: n, kind: .layer, eps: p.eps)
       statistics.initializeElement(at: r, to: s)
       guard let s else {
         extreme[extremes] = r

@@ -5,7 +5,7 @@
 /// Rows of at least this many bytes (128 KiB) are long: the row, its weight and its bias
 /// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
 /// them from farther out more than once. LayerNorm takes a long row's statistics a chunk at
-/// a time (``chunkedLayerStatistics(_:count:eps:ones:)``) and writes a group of long rows a
+/// a time (``chunkedLayerStatistics(_:count:eps:)``) and writes a group of long rows a
 /// column chunk at a time (``normalizeLongRows(_:into:rows:_:mean:rstd:streaming:extreme:)``).
 func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
   n * MemoryLayout<Scalar>.size >= 1 << 17
@@ -27,15 +27,14 @@ struct RowStatistics<Scalar: BLASScalar> {
 }
 
 /// A row's statistics exactly as the forward computes them: LayerNorm's shifted two-pass
-/// (`m0` from a BLAS dot against ones, then the moments of `x - m0` in Double; long rows a
+/// (`m0` from a BLAS sum, then the moments of `x - m0` in Double; long rows a
 /// chunk at a time), RMSNorm's mean of squares from a BLAS dot, and the careful path for
 /// the rows those cannot represent.
 @inline(__always)
 func rowStatistics<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double,
-  ones: UnsafePointer<Scalar>
+  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double
 ) -> RowStatistics<Scalar> {
-  if let ordinary = ordinaryRowStatistics(x, count: n, kind: kind, eps: eps, ones: ones) {
+  if let ordinary = ordinaryRowStatistics(x, count: n, kind: kind, eps: eps) {
     return ordinary
   }
   // The forward's careful path, its mean in the row's own units as a rounded shift and
@@ -51,15 +50,14 @@ func rowStatistics<Scalar: BLASScalar>(
 /// (see ``momentsAreOrdinary(sum:squares:count:as:)``).
 @inline(__always)
 func ordinaryRowStatistics<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double,
-  ones: UnsafePointer<Scalar>
+  _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double
 ) -> RowStatistics<Scalar>? {
   switch kind {
   case .layer:
     if isLongRow(count: n, of: Scalar.self) {
-      return chunkedLayerStatistics(x, count: n, eps: eps, ones: ones)
+      return chunkedLayerStatistics(x, count: n, eps: eps)
     }
-    let m0 = Scalar(Scalar._blasDot(x, ones, count: n) / Double(n))
+    let m0 = Scalar(Scalar._blasSum(x, count: n) / Double(n))
     return layerStatistics(x, count: n, shift: m0, eps: eps)
   case .rms:
     let squares = Scalar._blasDot(x, x, count: n)
@@ -96,7 +94,7 @@ func layerStatistics<Scalar: BLASScalar>(
 /// bit, as ``layerStatistics(_:count:shift:eps:)`` does. `nil` when the row needs the careful
 /// path.
 func chunkedLayerStatistics<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, eps: Double, ones: UnsafePointer<Scalar>
+  _ x: UnsafePointer<Scalar>, count n: Int, eps: Double
 ) -> RowStatistics<Scalar>? {
   let chunk = statisticsChunk(of: Scalar.self)
   var reference = 0.0  // the first chunk's rounded mean
@@ -107,7 +105,7 @@ func chunkedLayerStatistics<Scalar: BLASScalar>(
   while start < n {
     let length = min(chunk, n - start)
     let count = Double(length)
-    let m = Scalar(Scalar._blasDot(x + start, ones, count: length) / count)
+    let m = Scalar(Scalar._blasSum(x + start, count: length) / count)
     if start == 0 { reference = Double(m) }
     // While the chunk is in L1, and fetching the next chunk (measured at 16x65536 in
     // Scripts/probe.sh long-rows: 7-15 % faster).

@@ -7,7 +7,6 @@ struct BackwardCall<Scalar: BLASScalar> {
   var eps: Double
   var weight: [Scalar]?
   var hasBias: Bool
-  var ones: [Scalar]
   var maximumThreadCount: Int
 
   /// Validates everything, then writes the requested gradients.
@@ -48,15 +47,13 @@ struct BackwardCall<Scalar: BLASScalar> {
       return
     }
     weight.withOptionalPointer { w in
-      ones.withUnsafeBufferPointer { ones in
-        let problem = BackwardProblem(
-          kind: kind, rows: layout.rows, features: layout.features, eps: eps,
-          input: input.baseAddress!, outputGradient: outputGradient.baseAddress!,
-          mean: mean?.baseAddress, rstd: rstd?.baseAddress, weight: w,
-          ones: ones.baseAddress!, inputGradient: inputGradient?.baseAddress,
-          weightGradient: weightGradient?.baseAddress, biasGradient: biasGradient?.baseAddress)
-        runBackward(problem, maximumThreads: max(1, maximumThreadCount))
-      }
+      let problem = BackwardProblem(
+        kind: kind, rows: layout.rows, features: layout.features, eps: eps,
+        input: input.baseAddress!, outputGradient: outputGradient.baseAddress!,
+        mean: mean?.baseAddress, rstd: rstd?.baseAddress, weight: w,
+        inputGradient: inputGradient?.baseAddress,
+        weightGradient: weightGradient?.baseAddress, biasGradient: biasGradient?.baseAddress)
+      runBackward(problem, maximumThreads: max(1, maximumThreadCount))
     }
   }
 

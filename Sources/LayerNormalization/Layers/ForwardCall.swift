@@ -7,7 +7,6 @@ struct ForwardCall<Scalar: BLASScalar> {
   var eps: Double
   var weight: [Scalar]?
   var bias: [Scalar]?
-  var ones: [Scalar]
   var maximumThreadCount: Int
 
   /// Validates everything, then normalizes `input` (plus `residual`) into `output`.
@@ -35,15 +34,12 @@ struct ForwardCall<Scalar: BLASScalar> {
 
     weight.withOptionalPointer { w in
       bias.withOptionalPointer { b in
-        ones.withUnsafeBufferPointer { ones in
-          let problem = ForwardProblem(
-            kind: kind, rows: layout.rows, features: layout.features, eps: eps,
-            input: input.baseAddress!, residual: residual?.baseAddress,
-            sum: sum?.baseAddress, output: output.baseAddress!,
-            weight: w, bias: b, ones: ones.baseAddress!,
-            mean: mean?.baseAddress, rstd: rstd?.baseAddress)
-          runForward(problem, maximumThreads: max(1, maximumThreadCount))
-        }
+        let problem = ForwardProblem(
+          kind: kind, rows: layout.rows, features: layout.features, eps: eps,
+          input: input.baseAddress!, residual: residual?.baseAddress,
+          sum: sum?.baseAddress, output: output.baseAddress!, weight: w, bias: b,
+          mean: mean?.baseAddress, rstd: rstd?.baseAddress)
+        runForward(problem, maximumThreads: max(1, maximumThreadCount))
       }
     }
   }

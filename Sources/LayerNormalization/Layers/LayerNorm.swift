@@ -38,9 +38,6 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
   /// The number of elements in one normalized row, `normalizedShape.reduce(1, *)`.
   public let featureCount: Int
 
-  /// `featureCount` ones: the other operand of the BLAS row sums.
-  let ones: [Scalar]
-
   /// Creates a layer norm, with PyTorch's defaults.
   ///
   /// - Parameters:
@@ -63,13 +60,12 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
     self.weight = elementwiseAffine ? Array(repeating: 1, count: features) : nil
     self.bias = elementwiseAffine && bias ? Array(repeating: 0, count: features) : nil
     self.maximumThreadCount = onlineProcessorCount
-    self.ones = Array(repeating: 1, count: features)
   }
 
   var call: ForwardCall<Scalar> {
     ForwardCall(
       kind: .layer, normalizedShape: normalizedShape, eps: eps, weight: weight, bias: bias,
-      ones: ones, maximumThreadCount: maximumThreadCount)
+      maximumThreadCount: maximumThreadCount)
   }
 
   /// Normalizes `input` into caller-owned `output`, and stores each row's statistics when
@@ -157,7 +153,7 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
   var backwardCall: BackwardCall<Scalar> {
     BackwardCall(
       kind: .layer, normalizedShape: normalizedShape, eps: eps, weight: weight,
-      hasBias: bias != nil, ones: ones, maximumThreadCount: maximumThreadCount)
+      hasBias: bias != nil, maximumThreadCount: maximumThreadCount)
   }
 
   /// The gradients of the layer norm (see ``Normalization/backward(_:input:request:)``),

@@ -27,8 +27,6 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
   /// The number of elements in one normalized row, `normalizedShape.reduce(1, *)`.
   public let featureCount: Int
 
-  let ones: [Scalar]
-
   /// Creates an RMSNorm.
   ///
   /// - Parameters:
@@ -47,13 +45,12 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
     self.eps = eps
     self.weight = elementwiseAffine ? Array(repeating: 1, count: features) : nil
     self.maximumThreadCount = onlineProcessorCount
-    self.ones = Array(repeating: 1, count: features)
   }
 
   var call: ForwardCall<Scalar> {
     ForwardCall(
       kind: .rms, normalizedShape: normalizedShape, eps: eps, weight: weight, bias: nil,
-      ones: ones, maximumThreadCount: maximumThreadCount)
+      maximumThreadCount: maximumThreadCount)
   }
 
   /// Normalizes `input` into caller-owned `output`, storing each row's
@@ -124,7 +121,7 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
   var backwardCall: BackwardCall<Scalar> {
     BackwardCall(
       kind: .rms, normalizedShape: normalizedShape, eps: eps, weight: weight, hasBias: false,
-      ones: ones, maximumThreadCount: maximumThreadCount)
+      maximumThreadCount: maximumThreadCount)
   }
 
   /// The gradients of the RMSNorm (see ``Normalization/backward(_:input:request:)``),

@@ -7,15 +7,25 @@
 /// conformances (`Float+BLASScalar.swift`, `Double+BLASScalar.swift`) call CBLAS or the
 /// AVX2 kernels of `_LayerNormKernels` (on CPUs without AVX2 they run the portable Swift
 /// loops of `VectorLoops.swift`). Reductions
-/// return `Double`: `Float` rows are accumulated in double precision (`cblas_dsdot`), so a
-/// row's moments do not lose digits to its length or its offset.
+/// return `Double`: BLAS sums blocks of at most ``blasBlockLength`` elements, whose results
+/// are added in `Double`, and the moments are accumulated in `Double`, so that a row's
+/// statistics do not lose digits to its length or its offset.
 ///
 /// The requirements take raw pointers and do no bounds checking: they are the package's
 /// internal building blocks, public only so that the conformances can be written outside
 /// the generic code. Call the layer types (``LayerNorm``, ``RMSNorm``) instead.
 public protocol BLASScalar: BinaryFloatingPoint, SIMDScalar, Sendable, Codable
 where Self.RawSignificand: FixedWidthInteger {
-  /// `sum(x[i] * y[i])` for `i` in `0..<count`, accumulated in `Double` (BLAS `dsdot` / `ddot`).
+  /// `sum(x[i])` for `i` in `0..<count`, in `Double` (OpenBLAS's `ssum` / `dsum`, over
+  /// blocks of ``blasBlockLength`` elements).
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements.
+  ///   - count: the number of elements, at least 0.
+  static func _blasSum(_ x: UnsafePointer<Self>, count: Int) -> Double
+
+  /// `sum(x[i] * y[i])` for `i` in `0..<count`, in `Double` (BLAS `sdot` / `ddot`, over
+  /// blocks of ``blasBlockLength`` elements).
   ///
   /// - Parameters:
   ///   - x: `count` contiguous elements.
@@ -123,7 +133,8 @@ where Self.RawSignificand: FixedWidthInteger {
     count: Int, streamingCopy: UnsafeMutablePointer<Self>?, ahead: Int)
 }
 
-/// The longest vector handed to one BLAS dot product. OpenBLAS 0.3.21 splits `sdot`/`ddot`
+/// The longest vector handed to one BLAS reduction. OpenBLAS 0.3.21 splits `sdot`/`ddot`
 /// over its own threads above 10000 elements; blocks of 4096 stay on the calling thread and
-/// bound the `Float` accumulation error.
-let blasDotBlockLength = 4096
+/// bound the `Float` accumulation error (`sdot` and `ssum` keep 32 partial sums, so each
+/// adds at most 128 terms in `Float`).
+let blasBlockLength = 4096

@@ -4,7 +4,21 @@ internal import CBLAS
 internal import _LayerNormKernels
 
 extension Double: BLASScalar {
-  /// `cblas_ddot` over blocks of ``blasDotBlockLength`` elements, added in order, so that
+  /// `cblas_dsum` (an OpenBLAS extension of CBLAS) over blocks of ``blasBlockLength``
+  /// elements, added in order: one stream read where a dot against ones reads two.
+  @inline(__always)
+  public static func _blasSum(_ x: UnsafePointer<Double>, count: Int) -> Double {
+    var total = 0.0
+    var start = 0
+    while start < count {
+      let length = min(blasBlockLength, count - start)
+      total += cblas_dsum(blasint(length), x + start, 1)
+      start += length
+    }
+    return total
+  }
+
+  /// `cblas_ddot` over blocks of ``blasBlockLength`` elements, added in order, so that
   /// no call is long enough for OpenBLAS to split it over its own threads.
   @inline(__always)
   public static func _blasDot(
@@ -13,7 +27,7 @@ extension Double: BLASScalar {
     var total = 0.0
     var start = 0
     while start < count {
-      let length = min(blasDotBlockLength, count - start)
+      let length = min(blasBlockLength, count - start)
       total += cblas_ddot(blasint(length), x + start, 1, y + start, 1)
       start += length
     }
