@@ -11,8 +11,8 @@
 #                                                      column-blocked write
 #   Scripts/probe.sh fused-add-fetch [ROWSxCOLS ...]  where the fused add fetches its next
 #                                                      inputs
-#   Scripts/probe.sh store-aliasing [ROWSxCOLS ...]   the backward with dx just after x
-#                                                      and dy modulo 4096
+#   Scripts/probe.sh store-aliasing [ROWSxCOLS ...]   streamed outputs just after their
+#                                                      inputs modulo 4096
 #   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
 #                                                      PyTorch's in one process (needs the
 #                                                      peers' venv: Scripts/compare-peers.sh)

@@ -19,6 +19,19 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 #define LNK_AHEAD(i)                                                                   \
   if (ahead) _mm_prefetch(ahead + (i) * (ptrdiff_t)sizeof(T) / 2, _MM_HINT_T0)
 
+// A streamed (non-temporal) store holds up any later load whose address matches it in the
+// low 12 bits until the store drains (4K aliasing). An output 16-112 bytes after an input
+// modulo 4096 (two arrays allocated one after the other easily sit so) puts such a load a
+// few vectors after every store: `Scripts/probe.sh store-aliasing`, the forward's write at
+// 4096x768 1.9-2.3 against 1.5 ms, the backward 5.9-6.1 against 3.6-3.7 ms (commit
+// 0ae4646). There the streamed loops load 128 bytes ahead of their stores instead, which
+// elsewhere measured up to 5 % slower (backward rows of 4096 and 8192, kernel-ab), so only
+// there. Whether `out` sits so after `in`:
+static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
+  const size_t offset = ((size_t)out - (size_t)in) & 4095;
+  return offset > 0 && offset < 128;
+}
+
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
                                                   const char *ahead) {
@@ -112,6 +125,48 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
   }                                                                     \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
+// One vector's value at element `index` into `out`; WEXPR and BEXPR see it as `v` and `j`.
+#define LNK_VECTOR_VALUE(out, WEXPR, BEXPR, index)                      \
+  do {                                                                  \
+    const ptrdiff_t j = (index);                                        \
+    VEC v = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                  \
+    WEXPR;                                                              \
+    BEXPR;                                                              \
+    out = v;                                                            \
+  } while (0)
+
+// Streamed stores with look-ahead loads (see lnk_near_after): four vectors a step, each
+// step's values computed (all its loads of x, weight and bias done) before the previous
+// step's values are stored. Same values as LNK_VECTOR_LOOP.
+#define LNK_STREAM_LOOP(WEXPR, BEXPR)                                   \
+  if (i + 4 * LANES <= n) {                                             \
+    VEC c0, c1, c2, c3;                                                 \
+    LNK_VECTOR_VALUE(c0, WEXPR, BEXPR, i);                              \
+    LNK_VECTOR_VALUE(c1, WEXPR, BEXPR, i + LANES);                      \
+    LNK_VECTOR_VALUE(c2, WEXPR, BEXPR, i + 2 * LANES);                  \
+    LNK_VECTOR_VALUE(c3, WEXPR, BEXPR, i + 3 * LANES);                  \
+    for (; i + 8 * LANES <= n; i += 4 * LANES) {                        \
+      LNK_AHEAD(i);                                                     \
+      VEC n0, n1, n2, n3;                                               \
+      LNK_VECTOR_VALUE(n0, WEXPR, BEXPR, i + 4 * LANES);                \
+      LNK_VECTOR_VALUE(n1, WEXPR, BEXPR, i + 5 * LANES);                \
+      LNK_VECTOR_VALUE(n2, WEXPR, BEXPR, i + 6 * LANES);                \
+      LNK_VECTOR_VALUE(n3, WEXPR, BEXPR, i + 7 * LANES);                \
+      VSTREAM(y + i, c0);                                               \
+      VSTREAM(y + i + LANES, c1);                                       \
+      VSTREAM(y + i + 2 * LANES, c2);                                   \
+      VSTREAM(y + i + 3 * LANES, c3);                                   \
+      c0 = n0, c1 = n1, c2 = n2, c3 = n3;                               \
+    }                                                                   \
+    LNK_AHEAD(i);                                                       \
+    VSTREAM(y + i, c0);                                                 \
+    VSTREAM(y + i + LANES, c1);                                         \
+    VSTREAM(y + i + 2 * LANES, c2);                                     \
+    VSTREAM(y + i + 3 * LANES, c3);                                     \
+    i += 4 * LANES;                                                     \
+  }                                                                     \
+  for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(VSTREAM, WEXPR, BEXPR, i);
+
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
                                                     int streaming, const char *ahead) {
@@ -121,7 +176,13 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     // Non-temporal stores need 16-byte alignment: finish any head one element at a time
     // (the caller streams only rows that start aligned, so this is normally empty).
     while (i < n && ((size_t)(y + i) & 15) != 0) { LNK_ONE(i); i++; }
-    if (w && b) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
+    if (LNK_NAME(lnk_near_after)(y, x)) {
+      if (w && b) { LNK_STREAM_LOOP(v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
+      else if (w) { LNK_STREAM_LOOP(v = VMUL(v, VLOAD(w + j)), (void)0) }
+      else if (b) { LNK_STREAM_LOOP((void)0, v = VADD(v, VLOAD(b + j))) }
+      else { LNK_STREAM_LOOP((void)0, (void)0) }
+    }
+    else if (w && b) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
     else if (w) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), (void)0) }
     else if (b) { LNK_VECTOR_LOOP(VSTREAM, (void)0, v = VADD(v, VLOAD(b + j))) }
     else { LNK_VECTOR_LOOP(VSTREAM, (void)0, (void)0) }
@@ -191,12 +252,39 @@ LNK_TARGET void LNK_NAME(lnk_normalize_pair)(const T *x0, T *y0, T shift0, T cen
 static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n,
                                               T *copy, ptrdiff_t ahead) {
   ptrdiff_t i = 0;
+#define LNK_ADD_FETCH(i)                                                        \
+  if (ahead && (((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                      \
+    _mm_prefetch((const char *)(a + (i) + ahead), _MM_HINT_T0);                 \
+    _mm_prefetch((const char *)(b + (i) + ahead), _MM_HINT_T0);                 \
+  }
+  if (copy && i + 4 * LANES <= n &&
+      (LNK_NAME(lnk_near_after)(copy, a) || LNK_NAME(lnk_near_after)(copy, b))) {
+    // The streamed copy just after an input (see lnk_near_after): each step's four sums
+    // loaded before the previous step's are stored.
+    VEC c[4], next[4];
+    for (int k = 0; k < 4; k++) c[k] = VADD(VLOAD(a + i + k * LANES), VLOAD(b + i + k * LANES));
+    for (; i + 8 * LANES <= n; i += 4 * LANES) {
+      LNK_ADD_FETCH(i);
+      LNK_ADD_FETCH(i + 2 * LANES);
+      for (int k = 0; k < 4; k++)
+        next[k] = VADD(VLOAD(a + i + (4 + k) * LANES), VLOAD(b + i + (4 + k) * LANES));
+      for (int k = 0; k < 4; k++) {
+        VSTORE(y + i + k * LANES, c[k]);
+        VSTREAM(copy + i + k * LANES, c[k]);
+        c[k] = next[k];
+      }
+    }
+    LNK_ADD_FETCH(i);
+    LNK_ADD_FETCH(i + 2 * LANES);
+    for (int k = 0; k < 4; k++) {
+      VSTORE(y + i + k * LANES, c[k]);
+      VSTREAM(copy + i + k * LANES, c[k]);
+    }
+    i += 4 * LANES;
+  }
   if (copy) {
     for (; i + LANES <= n; i += LANES) {
-      if (ahead && ((i * (ptrdiff_t)sizeof(T)) & 63) == 0) {
-        _mm_prefetch((const char *)(a + i + ahead), _MM_HINT_T0);
-        _mm_prefetch((const char *)(b + i + ahead), _MM_HINT_T0);
-      }
+      LNK_ADD_FETCH(i);
       const VEC v = VADD(VLOAD(a + i), VLOAD(b + i));
       VSTORE(y + i, v);
       VSTREAM(copy + i, v);
@@ -206,6 +294,7 @@ static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrd
   }
   for (; i + LANES <= n; i += LANES) VSTORE(y + i, VADD(VLOAD(a + i), VLOAD(b + i)));
   for (; i < n; i++) y[i] = a[i] + b[i];
+#undef LNK_ADD_FETCH
 }
 
 void LNK_NAME(lnk_add)(const T *a, const T *b, T *y, ptrdiff_t n, T *copy, ptrdiff_t ahead) {
@@ -554,20 +643,61 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   const T ca = centered ? (T)(a / (double)n) : 0;
   const T cb = (T)(bsum / (double)n);
   const VEC va = VSET1(ca), vb = VSET1(cb);
+  // The next row's dy and x stream in while this pass computes from cache: a line of each
+  // per 64 bytes of the row.
+#define LNK_FETCH_NEXT(i)                                                       \
+  if (next_dy && (((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                    \
+    _mm_prefetch((const char *)(next_dy + (i)), _MM_HINT_T0);                   \
+    _mm_prefetch((const char *)(next_x + (i)), _MM_HINT_T0);                    \
+  }
+#define LNK_DX(out, index)                                                      \
+  do {                                                                          \
+    const ptrdiff_t j = (index);                                                \
+    const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                   \
+    const VEC d = VLOAD(dy + j);                                                \
+    const VEC g = w ? VMUL(d, VLOAD(w + j)) : d;                                \
+    out = VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb)));                             \
+  } while (0)
   ptrdiff_t i = 0;
-  for (; i + LANES <= n; i += LANES) {
-    // The next row's dy and x stream in while this pass computes from cache.
-    if (next_dy && ((i * (ptrdiff_t)sizeof(T)) & 63) == 0) {
-      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
-      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+  if (streaming == 2 && i + 4 * LANES <= n) {
+    // Streamed with look-ahead loads (see lnk_backward_rows_avx2): each step's four
+    // vectors computed before the previous step's are stored, as in LNK_STREAM_LOOP.
+    VEC c0, c1, c2, c3;
+    LNK_DX(c0, i);
+    LNK_DX(c1, i + LANES);
+    LNK_DX(c2, i + 2 * LANES);
+    LNK_DX(c3, i + 3 * LANES);
+    for (; i + 8 * LANES <= n; i += 4 * LANES) {
+      LNK_FETCH_NEXT(i);
+      LNK_FETCH_NEXT(i + 2 * LANES);
+      VEC n0, n1, n2, n3;
+      LNK_DX(n0, i + 4 * LANES);
+      LNK_DX(n1, i + 5 * LANES);
+      LNK_DX(n2, i + 6 * LANES);
+      LNK_DX(n3, i + 7 * LANES);
+      VSTREAM(dx + i, c0);
+      VSTREAM(dx + i + LANES, c1);
+      VSTREAM(dx + i + 2 * LANES, c2);
+      VSTREAM(dx + i + 3 * LANES, c3);
+      c0 = n0, c1 = n1, c2 = n2, c3 = n3;
     }
-    const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
-    const VEC d = VLOAD(dy + i);
-    const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
-    const VEC v = VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb)));
+    LNK_FETCH_NEXT(i);
+    LNK_FETCH_NEXT(i + 2 * LANES);
+    VSTREAM(dx + i, c0);
+    VSTREAM(dx + i + LANES, c1);
+    VSTREAM(dx + i + 2 * LANES, c2);
+    VSTREAM(dx + i + 3 * LANES, c3);
+    i += 4 * LANES;
+  }
+  for (; i + LANES <= n; i += LANES) {
+    LNK_FETCH_NEXT(i);
+    VEC v;
+    LNK_DX(v, i);
     if (streaming) VSTREAM(dx + i, v);
     else VSTORE(dx + i, v);
   }
+#undef LNK_FETCH_NEXT
+#undef LNK_DX
   for (; i < n; i++) {
     const T xh = ((x[i] - shift) - center) * rstd;
     const T g = w ? dy[i] * w[i] : dy[i];
@@ -688,11 +818,18 @@ static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
                                   streaming);
     return;
   }
+  // dx just after x or dy (see lnk_near_after): the second pass loads ahead of its
+  // streamed stores (streaming == 2).
+  if (streaming && dx && (LNK_NAME(lnk_near_after)(dx, x) || LNK_NAME(lnk_near_after)(dx, dy)))
+    streaming = 2;
   // PyTorch's case (every gradient, with a weight) gets its own copies of the loops, in
   // which the compiler knows the pointers are there and whether stores stream: 2-10 %
   // faster at 4096x768, 8192x1024, 2048x4096 (Scripts/probe.sh kernel-ab), same bits.
   if (w && dw && db && dx) {
-    if (streaming)
+    if (streaming == 2)
+      LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                      db, 2);
+    else if (streaming)
       LNK_NAME(lnk_backward_each_row)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
                                       db, 1);
     else
@@ -741,6 +878,8 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_ONE
 #undef LNK_VECTOR_LOOP
 #undef LNK_VECTOR_STEP
+#undef LNK_VECTOR_VALUE
+#undef LNK_STREAM_LOOP
 #undef LNK_PAIR_STEP
 #undef LNK_PAIR_LOOP
 #undef LNK_PAIR_W

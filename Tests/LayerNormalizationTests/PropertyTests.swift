@@ -289,4 +289,60 @@ struct LargeOutputTests {
       #expect(sameBits(Array(one.scalars[0..<8]), Array(y.scalars[row * 8..<(row + 1) * 8])), "row \(row)")
     }
   }
+
+  @Test(
+    "Streamed outputs just after their inputs (modulo 4096) equal the same call elsewhere",
+    arguments: [16, 48, 112])
+  func outputsJustAfterInputs(offset: Int) throws {
+    // There the streamed loops load ahead of their stores (4K aliasing, KernelTemplate.h):
+    // a different loop, which must write the same bits. 2200 x 1000 Float is 8.4 MiB;
+    // rows of 125 vectors end with a step of fewer than four.
+    let shape = [2200, 1000]
+    let count = shape[0] * shape[1]
+    let arrayBytes = (count * 4 + 4095) / 4096 * 4096 + 4096
+    let memory = UnsafeMutableRawPointer.allocate(byteCount: 5 * arrayBytes, alignment: 4096)
+    defer { memory.deallocate() }
+    // Array k starts `extra` bytes after a 4 KiB boundary: the inputs at 0, the outputs at
+    // `offset` (just after) or 2048 (far from every input).
+    func array(_ k: Int, extra: Int) -> UnsafeMutableBufferPointer<Float> {
+      UnsafeMutableBufferPointer(
+        start: (memory + k * arrayBytes + extra).assumingMemoryBound(to: Float.self), count: count)
+    }
+    var generator = SeededGenerator(seed: 5)
+    let x = array(0, extra: 0), second = array(1, extra: 0)
+    _ = x.initialize(from: generator.values(count, as: Float.self, scale: 2, offset: 1).converted(to: Float.self))
+    _ = second.initialize(from: generator.values(count, as: Float.self).converted(to: Float.self))
+    var norm = try LayerNorm<Float>(normalizedShape: [1000])
+    norm.weight = generator.values(1000, as: Float.self, scale: 0.5, offset: 1).converted(to: Float.self)
+    norm.bias = generator.values(1000, as: Float.self, scale: 0.5).converted(to: Float.self)
+    norm.maximumThreadCount = 1
+    let near = array(2, extra: offset), far = array(3, extra: 2048), nearSum = array(4, extra: offset)
+    // Forward: y after x.
+    try norm.forward(UnsafeBufferPointer(x), shape: shape, into: near)
+    try norm.forward(UnsafeBufferPointer(x), shape: shape, into: far)
+    let sameForward = sameBits(Array(near), Array(far))  // (a Bool: a failure prints no arrays)
+    #expect(sameForward, "forward, y \(offset) bytes after x")
+    // Backward: dx after x and dy (the second array).
+    try norm.backward(
+      outputGradient: UnsafeBufferPointer(second), input: UnsafeBufferPointer(x), shape: shape,
+      mean: nil, rstd: nil, inputGradient: near, weightGradient: nil, biasGradient: nil)
+    try norm.backward(
+      outputGradient: UnsafeBufferPointer(second), input: UnsafeBufferPointer(x), shape: shape,
+      mean: nil, rstd: nil, inputGradient: far, weightGradient: nil, biasGradient: nil)
+    let sameBackward = sameBits(Array(near), Array(far))
+    #expect(sameBackward, "backward, dx \(offset) bytes after x and dy")
+    // Fused add: the sum after x and the residual, the output far; then the output after.
+    let farOutput = array(2, extra: 2048)
+    try norm.addAndNormalize(
+      UnsafeBufferPointer(x), residual: UnsafeBufferPointer(second), shape: shape, sum: nearSum,
+      output: farOutput)
+    let sum = Array(nearSum), output = Array(farOutput)
+    let exactSum = sameBits(sum, zip(x, second).map { $0 + $1 })
+    #expect(exactSum, "sum \(offset) bytes after x")
+    try norm.addAndNormalize(
+      UnsafeBufferPointer(x), residual: UnsafeBufferPointer(second), shape: shape, sum: far,
+      output: near)
+    let sameFused = sameBits(Array(far), sum) && sameBits(Array(near), output)
+    #expect(sameFused, "fused output \(offset) bytes after x")
+  }
 }

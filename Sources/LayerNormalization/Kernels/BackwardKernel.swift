@@ -45,8 +45,6 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   let streaming =
     p.inputGradient.map {
       shouldStream($0, rows: p.rows, rowBytes: n * MemoryLayout<Scalar>.size)
-        && !streamingStallsLoads(of: p.input, output: $0)
-        && !streamingStallsLoads(of: p.outputGradient, output: $0)
     } ?? false
   forEachRowBlock(rows: blocks, elementsPerRow: blockRows * n, maximumThreads: maximumThreads) {
     blockRange in

@@ -35,19 +35,6 @@ func shouldStream(_ output: UnsafeMutableRawPointer, rows: Int, rowBytes: Int) -
     && Int(bitPattern: output) % 16 == 0 && rowBytes % 16 == 0
 }
 
-/// Whether non-temporal stores to `output` would hold up the loads of `input` that follow
-/// them: when the output sits 16 to 112 bytes after the input modulo 4096, each streamed
-/// store matches a load a few vectors ahead in its low 12 bits (4K aliasing), and the load
-/// waits until the store drains. Two arrays allocated one after the other easily sit so.
-/// Measured for the backward's dx against x and dy (`Scripts/probe.sh store-aliasing`):
-/// at 32 and 48 bytes 5.9-6.1 ms streaming against 3.6-3.7 ms ordinary at 4096x768, 8.1-8.2
-/// against 5.2-5.6 ms at 32768x128; from 128 bytes on, streaming is the faster again. The
-/// forward's output measured no such effect.
-func streamingStallsLoads(of input: UnsafeRawPointer, output: UnsafeMutableRawPointer) -> Bool {
-  let offset = (Int(bitPattern: output) &- Int(bitPattern: input)) & 4095
-  return offset > 0 && offset < 128
-}
-
 /// Makes non-temporal stores visible in order before the call returns.
 func orderStreamingStores() {
   if hasVectorKernels { lnk_store_fence() }
