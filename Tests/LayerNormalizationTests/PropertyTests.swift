@@ -295,9 +295,12 @@ struct LargeOutputTests {
     arguments: [16, 48, 112])
   func outputsJustAfterInputs(offset: Int) throws {
     // There the streamed loops load ahead of their stores (4K aliasing, KernelTemplate.h):
-    // a different loop, which must write the same bits. 2200 x 1000 Float is 8.4 MiB;
-    // rows of 125 vectors end with a step of fewer than four.
-    let shape = [2200, 1000]
+    // a different loop, which must write the same bits. 2201 x 1004 Float is 8.4 MiB;
+    // rows of 125 vectors and a half end with a step of fewer than four vectors and 16
+    // bytes streamed on their own (the fused add's sum too, in its last block of one row);
+    // a few rows are checked against the same row alone (too small to stream).
+    let features = 1004
+    let shape = [2201, features]
     let count = shape[0] * shape[1]
     let arrayBytes = (count * 4 + 4095) / 4096 * 4096 + 4096
     let memory = UnsafeMutableRawPointer.allocate(byteCount: 5 * arrayBytes, alignment: 4096)
@@ -312,9 +315,16 @@ struct LargeOutputTests {
     let x = array(0, extra: 0), second = array(1, extra: 0)
     _ = x.initialize(from: generator.values(count, as: Float.self, scale: 2, offset: 1).converted(to: Float.self))
     _ = second.initialize(from: generator.values(count, as: Float.self).converted(to: Float.self))
-    var norm = try LayerNorm<Float>(normalizedShape: [1000])
-    norm.weight = generator.values(1000, as: Float.self, scale: 0.5, offset: 1).converted(to: Float.self)
-    norm.bias = generator.values(1000, as: Float.self, scale: 0.5).converted(to: Float.self)
+    var norm = try LayerNorm<Float>(normalizedShape: [features])
+    norm.weight = generator.values(features, as: Float.self, scale: 0.5, offset: 1).converted(to: Float.self)
+    norm.bias = generator.values(features, as: Float.self, scale: 0.5).converted(to: Float.self)
+    let checkedRows = [0, 1, 1099, 2200]
+    func row(_ buffer: UnsafeMutableBufferPointer<Float>, _ r: Int) -> [Float] {
+      Array(buffer[r * features..<(r + 1) * features])
+    }
+    func alone(_ r: Int) throws -> ShapedArray<Float> {
+      try ShapedArray(shape: [1, features], scalars: row(x, r))
+    }
     norm.maximumThreadCount = 1
     let near = array(2, extra: offset), far = array(3, extra: 2048), nearSum = array(4, extra: offset)
     // Forward: y after x.
@@ -322,6 +332,10 @@ struct LargeOutputTests {
     try norm.forward(UnsafeBufferPointer(x), shape: shape, into: far)
     let sameForward = sameBits(Array(near), Array(far))  // (a Bool: a failure prints no arrays)
     #expect(sameForward, "forward, y \(offset) bytes after x")
+    for r in checkedRows {
+      let asAlone = sameBits(row(far, r), try norm(alone(r)).scalars)
+      #expect(asAlone, "forward row \(r)")
+    }
     // Backward: dx after x and dy (the second array).
     try norm.backward(
       outputGradient: UnsafeBufferPointer(second), input: UnsafeBufferPointer(x), shape: shape,
@@ -331,6 +345,12 @@ struct LargeOutputTests {
       mean: nil, rstd: nil, inputGradient: far, weightGradient: nil, biasGradient: nil)
     let sameBackward = sameBits(Array(near), Array(far))
     #expect(sameBackward, "backward, dx \(offset) bytes after x and dy")
+    for r in checkedRows {
+      let one = try norm.backward(
+        ShapedArray(shape: [1, features], scalars: row(second, r)), input: alone(r), request: .input)
+      let asAlone = sameBits(row(far, r), one.input!.scalars)
+      #expect(asAlone, "backward row \(r)")
+    }
     // Fused add: the sum after x and the residual, the output far; then the output after.
     let farOutput = array(2, extra: 2048)
     try norm.addAndNormalize(
@@ -339,6 +359,12 @@ struct LargeOutputTests {
     let sum = Array(nearSum), output = Array(farOutput)
     let exactSum = sameBits(sum, zip(x, second).map { $0 + $1 })
     #expect(exactSum, "sum \(offset) bytes after x")
+    for r in checkedRows {
+      let one = try norm.addAndNormalize(
+        alone(r), residual: ShapedArray(shape: [1, features], scalars: row(second, r)))
+      let asAlone = sameBits(row(farOutput, r), one.output.scalars)
+      #expect(asAlone, "fused row \(r)")
+    }
     try norm.addAndNormalize(
       UnsafeBufferPointer(x), residual: UnsafeBufferPointer(second), shape: shape, sum: far,
       output: near)
