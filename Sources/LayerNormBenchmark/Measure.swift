@@ -151,14 +151,23 @@ func measure<Scalar: BLASScalar>(
         }
       }
     }
-  case "add_forward":
-    bytes = 3 * Double(count) * size
+  case "add_forward", "add_forward_sum":
+    // add_forward is the peers' op, layer_norm(x + residual): x and residual in, the output
+    // out (3 N D elements). add_forward_sum also writes the sum, the next residual of a
+    // pre-norm transformer (4 N D); the peers have no such op (PyTorch's sum is the
+    // temporary `x + r`, dropped).
+    let keepSum = op == "add_forward_sum"
+    bytes = (keepSum ? 4 : 3) * Double(count) * size
     ours = {
       x.withUnsafeBufferPointer { x in
         residual.withUnsafeBufferPointer { r in
           sum.withUnsafeMutableBufferPointer { s in
             output.withUnsafeMutableBufferPointer { y in
-              try! layer.addAndNormalize(x, residual: r, shape: shapeArray, sum: s, output: y)
+              if keepSum {
+                try! layer.addAndNormalize(x, residual: r, shape: shapeArray, sum: s, output: y)
+              } else {
+                try! layer.addAndNormalize(x, residual: r, shape: shapeArray, output: y)
+              }
             }
           }
         }

@@ -43,7 +43,8 @@ struct BenchmarkOptions {
         print(
           """
           usage: layernorm-benchmark [--json] [--threads 1,2] [--dtype float32,float64]
-                                     [--ops forward,backward,rms_forward,add_forward]
+                                     [--ops forward,backward,rms_forward,add_forward,
+                                            add_forward_sum]
                                      [--shapes 64x768,...] [--samples N] [--no-naive]
           """)
         exit(0)

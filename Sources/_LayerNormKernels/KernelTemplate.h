@@ -314,7 +314,10 @@ static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrd
     for (; i < n; i++) y[i] = copy[i] = a[i] + b[i];
     return;
   }
-  for (; i + LANES <= n; i += LANES) VSTORE(y + i, VADD(VLOAD(a + i), VLOAD(b + i)));
+  for (; i + LANES <= n; i += LANES) {
+    LNK_ADD_FETCH(i);
+    VSTORE(y + i, VADD(VLOAD(a + i), VLOAD(b + i)));
+  }
   for (; i < n; i++) y[i] = a[i] + b[i];
 #undef LNK_ADD_FETCH
 }

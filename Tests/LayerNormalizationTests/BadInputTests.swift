@@ -147,6 +147,20 @@ struct BadInputTests {
       }
     }
     #expect((sum + out).allSatisfy { $0 == sentinel })
+    // Without a sum buffer, the same (RMSNorm too).
+    let rms = try RMSNorm<Float>(normalizedShape: [4])
+    for layer in [norm as any Normalization<Float>, rms] {
+      #expect(throws: LayerNormError.bufferSizeMismatch(buffer: "residual", count: 7, expected: 8, inputShape: [2, 4])) {
+        try x.scalars.withUnsafeBufferPointer { xs in
+          try shortResidual.withUnsafeBufferPointer { rs in
+            try out.withUnsafeMutableBufferPointer { o in
+              try layer.addAndNormalize(xs, residual: rs, shape: [2, 4], output: o)
+            }
+          }
+        }
+      }
+    }
+    #expect(out.allSatisfy { $0 == sentinel })
   }
 
   @Test("A sublayer that changes the shape")

@@ -97,6 +97,31 @@ struct PropertyTests {
     _ = consume streamSpan
     _ = consume fusedSpan
     #expect(sameBits(stream, fused.sum.scalars) && sameBits(fusedOutput, fused.output.scalars), "stream add")
+
+    // Without keeping the sum (post-norm): the same output, also when written over x.
+    var withoutSum = [Scalar](repeating: .nan, count: count)
+    var withoutSumSpan = withoutSum.mutableSpan
+    try norm.addAndNormalize(x.span, residual: r.span, shape: shape, output: &withoutSumSpan)
+    _ = consume withoutSumSpan
+    var overX = x
+    try overX.withUnsafeMutableBufferPointer { xs in
+      try r.withUnsafeBufferPointer { rs in
+        try norm.addAndNormalize(UnsafeBufferPointer(xs), residual: rs, shape: shape, output: xs)
+      }
+    }
+    #expect(sameBits(withoutSum, fused.output.scalars) && sameBits(overX, fused.output.scalars), "without the sum")
+    var rms = try RMSNorm<Scalar>(normalizedShape: [shape.last!])
+    rms.weight = norm.weight
+    let rmsFused = try rms.addAndNormalize(ShapedArray(shape: shape, scalars: x), residual: ShapedArray(shape: shape, scalars: r))
+    var rmsWithoutSum = [Scalar](repeating: .nan, count: count)
+    try x.withUnsafeBufferPointer { xs in
+      try r.withUnsafeBufferPointer { rs in
+        try rmsWithoutSum.withUnsafeMutableBufferPointer { ys in
+          try rms.addAndNormalize(xs, residual: rs, shape: shape, output: ys)
+        }
+      }
+    }
+    #expect(sameBits(rmsWithoutSum, rmsFused.output.scalars), "RMSNorm without the sum")
   }
 
   @Test("Any thread count gives the same bits", arguments: [[3, 7], [64, 768], [1000, 40], [9, 20000], [4096, 8], [9, 40000]])
@@ -370,5 +395,10 @@ struct LargeOutputTests {
       output: near)
     let sameFused = sameBits(Array(far), sum) && sameBits(Array(near), output)
     #expect(sameFused, "fused output \(offset) bytes after x")
+    // Without keeping the sum: the same output, streamed just after x.
+    try norm.addAndNormalize(
+      UnsafeBufferPointer(x), residual: UnsafeBufferPointer(second), shape: shape, output: near)
+    let sameWithoutSum = sameBits(Array(near), output)
+    #expect(sameWithoutSum, "output without the sum \(offset) bytes after x")
   }
 }

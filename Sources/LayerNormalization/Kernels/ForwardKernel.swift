@@ -21,7 +21,8 @@ struct ForwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
   /// When set, `input + residual` is normalized instead of `input`.
   var residual: UnsafePointer<Scalar>?
   /// Where `input + residual` is stored; may equal `input`. Without it the sum is formed in
-  /// `output` and normalized there.
+  /// a block-sized scratch buffer (rows longer than a block: in `output`) and normalized
+  /// from there, never written out.
   var sum: UnsafeMutablePointer<Scalar>?
   var output: UnsafeMutablePointer<Scalar>
   var weight: UnsafePointer<Scalar>?
@@ -59,25 +60,39 @@ let fusedAddFetchInPassesRowBytes = 1 << 10
 @specialized(where Scalar == Double)
 func runForward<Scalar: BLASScalar>(_ problem: ForwardProblem<Scalar>, maximumThreads: Int) {
   let rowBytes = problem.features * MemoryLayout<Scalar>.size
-  let streaming = shouldStream(problem.output, rows: problem.rows, rowBytes: rowBytes)
   let streamingSum =
     problem.residual != nil && problem.features <= rowBlockElements
     && problem.sum.map { shouldStream($0, rows: problem.rows, rowBytes: rowBytes) } ?? false
+  // Where `input + residual` is formed: a scratch block in cache with a streamed sum, or
+  // without a sum output for rows under 128 KiB (the scratch holds at most one such row or
+  // 32 KiB of rows); else in the sum output or, failing that, in the output itself.
+  let sumInScratch =
+    problem.residual != nil
+    && (problem.sum == nil ? !isLongRow(count: problem.features, of: Scalar.self) : streamingSum)
+  // An output the sum was just formed in is in cache, dirty: it is normalized in place with
+  // ordinary stores (streaming over those lines measured 512x16384 1.5x slower).
+  let formedInOutput = problem.residual != nil && problem.sum == nil && !sumInScratch
+  let streaming =
+    !formedInOutput && shouldStream(problem.output, rows: problem.rows, rowBytes: rowBytes)
   forEachRowBlock(
     rows: problem.rows, elementsPerRow: problem.features, maximumThreads: maximumThreads
   ) { rows in
-    forwardRows(problem, rows: rows, streaming: streaming, streamingSum: streamingSum)
+    forwardRows(
+      problem, rows: rows, streaming: streaming, streamingSum: streamingSum,
+      sumInScratch: sumInScratch)
     if streaming || streamingSum { orderStreamingStores() }
   }
 }
 
-/// Normalizes `rows` of `problem`, a block at a time. With `streamingSum` (a large sum
-/// output and rows no longer than a block), `input + residual` is formed in a block-sized
-/// scratch buffer, where the normalization finds it in cache, and written to the sum output
-/// past the caches in the same pass: the sum costs one write instead of a read and a write.
+/// Normalizes `rows` of `problem`, a block at a time. With `sumInScratch`,
+/// `input + residual` is formed in a scratch block, where the normalization finds it in
+/// cache: with `streamingSum` (a large sum output) it is also written to the sum output past
+/// the caches in the same pass, so the sum costs one write instead of a read and a write;
+/// without a sum output it is not written at all.
 @inline(__always)
 func forwardRows<Scalar: BLASScalar>(
-  _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool, streamingSum: Bool
+  _ p: ForwardProblem<Scalar>, rows: Range<Int>, streaming: Bool, streamingSum: Bool,
+  sumInScratch: Bool
 ) {
   let n = p.features
   // RMSNorm's long rows stay row at a time: their statistics are one BLAS pass already,
@@ -87,9 +102,9 @@ func forwardRows<Scalar: BLASScalar>(
     1, min(rows.count, long ? longRowGroupBytes / (n * MemoryLayout<Scalar>.size) : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   let fetchSumInputsInPasses =
-    p.kind == .layer && streamingSum && fetchAhead
+    p.kind == .layer && sumInScratch && fetchAhead
     && n * MemoryLayout<Scalar>.size <= fusedAddFetchInPassesRowBytes
-  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: streamingSum ? blockRows * n : 0) {
+  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
    withUnsafeTemporaryAllocation(of: Int.self, capacity: blockRows) { extreme in
@@ -101,12 +116,13 @@ func forwardRows<Scalar: BLASScalar>(
       // in the output, when the caller did not ask for the sum).
       var x = p.input + offset
       if let residual = p.residual {
-        // With a streamed sum: formed in the scratch block, copied out past the caches, and
-        // the next block's input and residual fetched during this one's add.
-        let formed = streamingSum ? scratch.baseAddress! : (p.sum ?? p.output) + offset
+        // In the scratch block: copied out past the caches with a streamed sum, and the
+        // next block's input and residual fetched during this one's add (or in passes 2
+        // and 3, for short rows).
+        let formed = sumInScratch ? scratch.baseAddress! : (p.sum ?? p.output) + offset
         let copy = streamingSum ? p.sum.map { $0 + offset } : nil
         let ahead =
-          streamingSum && fetchAhead && !fetchSumInputsInPasses && start + 2 * count <= rows.upperBound
+          sumInScratch && fetchAhead && !fetchSumInputsInPasses && start + 2 * count <= rows.upperBound
           ? count * n : 0
         Scalar._add(
           x, residual + offset, into: formed, count: count * n, streamingCopy: copy,

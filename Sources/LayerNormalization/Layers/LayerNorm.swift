@@ -121,6 +121,15 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
     try call.run(input: x, shape: shape, residual: residual, sum: sum, output: output)
   }
 
+  /// `output = norm(x + residual)` without keeping the sum (see
+  /// ``Normalization/addAndNormalize(_:residual:shape:output:)``).
+  public func addAndNormalize(
+    _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
+    output: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LayerNormError) {
+    try call.run(input: x, shape: shape, residual: residual, output: output)
+  }
+
   /// Normalizes `input` and returns the output with each row's `mean` and `rstd`
   /// (PyTorch's `native_layer_norm`), as the backward pass needs them.
   ///

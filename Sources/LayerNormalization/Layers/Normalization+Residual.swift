@@ -25,7 +25,8 @@ extension Normalization {
   }
 
   /// A post-norm residual block, `norm(x + sublayer(x))`, as in the original Transformer and
-  /// BERT. The add and the normalization run fused, in one pass.
+  /// BERT. The add and the normalization run fused, in one pass, and the sum is not kept
+  /// (``addAndNormalize(_:residual:shape:output:)``).
   ///
   /// - Parameters:
   ///   - x: an array whose trailing dimensions equal ``normalizedShape``.
@@ -42,6 +43,13 @@ extension Normalization {
     guard update.shape == x.shape else {
       throw LayerNormError.sublayerShapeMismatch(inputShape: x.shape, sublayerShape: update.shape)
     }
-    return try addAndNormalize(x, residual: update).output
+    let output = try makeOutput(count: x.scalars.count) { (out) throws(LayerNormError) in
+      try x.scalars.withUnsafeBufferPointer { (xs) throws(LayerNormError) in
+        try update.scalars.withUnsafeBufferPointer { (rs) throws(LayerNormError) in
+          try addAndNormalize(xs, residual: rs, shape: x.shape, output: out)
+        }
+      }
+    }
+    return ShapedArray(validatedShape: x.shape, scalars: output)
   }
 }

@@ -57,6 +57,27 @@ extension Normalization {
     }
   }
 
+  /// `output = norm(x + residual)` on spans, without keeping the sum (see the protocol
+  /// requirement of the same name on buffer pointers).
+  ///
+  /// - Parameters:
+  ///   - x: `shape.reduce(1, *)` elements.
+  ///   - residual: as many elements as `x`.
+  ///   - shape: trailing dimensions equal ``normalizedShape``.
+  ///   - output: receives the normalized sum.
+  /// - Throws: ``LayerNormError``; `output` is untouched then.
+  public func addAndNormalize(
+    _ x: Span<Scalar>, residual: Span<Scalar>, shape: [Int], output: inout MutableSpan<Scalar>
+  ) throws(LayerNormError) {
+    try x.withUnsafeBufferPointer { (xs) throws(LayerNormError) in
+      try residual.withUnsafeBufferPointer { (rs) throws(LayerNormError) in
+        try output.withUnsafeMutableBufferPointer { (y) throws(LayerNormError) in
+          try addAndNormalize(xs, residual: rs, shape: shape, output: y)
+        }
+      }
+    }
+  }
+
   /// Fused add-and-normalize in the residual stream's own memory: `stream += x`, then
   /// `output = norm(stream)`.
   ///

@@ -47,6 +47,22 @@ public protocol Normalization<Scalar>: Sendable {
     sum: UnsafeMutableBufferPointer<Scalar>, output: UnsafeMutableBufferPointer<Scalar>
   ) throws(LayerNormError)
 
+  /// Fused add-and-normalize that does not keep the sum: `output = norm(x + residual)`, the
+  /// post-norm residual block `norm(x + f(x))` and PyTorch's `F.layer_norm(x + r)`. The sum
+  /// is formed a block of rows at a time in cache and never written out, so `x` and
+  /// `residual` are read once and `output` written once.
+  ///
+  /// - Parameters:
+  ///   - x: `shape.reduce(1, *)` elements.
+  ///   - residual: as many elements as `x`, of the same shape.
+  ///   - shape: the shape of `x` and `residual`; trailing dimensions equal ``normalizedShape``.
+  ///   - output: receives `norm(x + residual)`; may alias `x` or `residual` exactly.
+  /// - Throws: ``LayerNormError``; nothing is written then.
+  func addAndNormalize(
+    _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
+    output: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LayerNormError)
+
   /// The gradients of `norm(input)` given `outputGradient = d loss / d output`, with each
   /// row's statistics computed again exactly as the forward computed them.
   ///

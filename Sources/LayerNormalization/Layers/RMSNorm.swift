@@ -96,6 +96,15 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
     try call.run(input: x, shape: shape, residual: residual, sum: sum, output: output)
   }
 
+  /// `output = norm(x + residual)` without keeping the sum (see
+  /// ``Normalization/addAndNormalize(_:residual:shape:output:)``).
+  public func addAndNormalize(
+    _ x: UnsafeBufferPointer<Scalar>, residual: UnsafeBufferPointer<Scalar>, shape: [Int],
+    output: UnsafeMutableBufferPointer<Scalar>
+  ) throws(LayerNormError) {
+    try call.run(input: x, shape: shape, residual: residual, output: output)
+  }
+
   /// Normalizes `input` and returns the output with each row's `rstd`.
   ///
   /// - Returns: `output` of `input.shape`; `rstd` of the leading dimensions of `input.shape`.

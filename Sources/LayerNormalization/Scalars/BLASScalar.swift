@@ -126,8 +126,8 @@ where Self.RawSignificand: FixedWidthInteger {
 
   /// `y[i] = a[i] + b[i]` for `i` in `0..<count`; `y` may equal `a` or `b`. With
   /// `streamingCopy`, the same values also go there past the caches (16-byte aligned
-  /// memory; it may equal `a` or `b`, not `y`), and `a` and `b` are fetched `ahead`
-  /// elements further on along the way (0: not), where the CPU allows.
+  /// memory; it may equal `a` or `b`, not `y`). `a` and `b` are fetched `ahead` elements
+  /// further on along the way (0: not), where the CPU allows.
   static func _add(
     _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>,
     count: Int, streamingCopy: UnsafeMutablePointer<Self>?, ahead: Int)

@@ -44,8 +44,7 @@ void lnk_normalize_pair_f64(const double *x0, double *y0, double shift0, double 
 
 /// y[i] = a[i] + b[i]; when `copy` is not NULL the same values also go to `copy` with
 /// non-temporal stores (it must be 16-byte aligned; call lnk_store_fence before reading).
-/// With `copy`, `ahead` > 0 also prefetches a[i + ahead] and b[i + ahead] along the way (the
-/// next block); without it, `ahead` is ignored.
+/// `ahead` > 0 also prefetches a[i + ahead] and b[i + ahead] along the way (the next block).
 void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *copy,
                  ptrdiff_t ahead);
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy,
