@@ -112,14 +112,22 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
     y[i] = v;                                                           \
   } while (0)
 
-// One vector at element `index`; WEXPR and BEXPR see it as `j`.
-#define LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, index)                     \
+// One vector's value at element `index` into `out`; WEXPR and BEXPR see it as `v` and `j`.
+#define LNK_VECTOR_VALUE(out, WEXPR, BEXPR, index)                      \
   do {                                                                  \
     const ptrdiff_t j = (index);                                        \
     VEC v = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                  \
     WEXPR;                                                              \
     BEXPR;                                                              \
-    STORE(y + j, v);                                                    \
+    out = v;                                                            \
+  } while (0)
+
+// One vector at element `index`, stored.
+#define LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, index)                     \
+  do {                                                                  \
+    VEC value;                                                          \
+    LNK_VECTOR_VALUE(value, WEXPR, BEXPR, index);                       \
+    STORE(y + (index), value);                                          \
   } while (0)
 
 // Four vectors a step (one prefetch check per 128 bytes of x), then single vectors.
@@ -130,16 +138,6 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
       LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, k);                          \
   }                                                                     \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
-
-// One vector's value at element `index` into `out`; WEXPR and BEXPR see it as `v` and `j`.
-#define LNK_VECTOR_VALUE(out, WEXPR, BEXPR, index)                      \
-  do {                                                                  \
-    const ptrdiff_t j = (index);                                        \
-    VEC v = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                  \
-    WEXPR;                                                              \
-    BEXPR;                                                              \
-    out = v;                                                            \
-  } while (0)
 
 // Streamed stores with look-ahead loads (see lnk_near_after): four vectors a step, each
 // step's values computed (all its loads of x, weight and bias done) before the previous
