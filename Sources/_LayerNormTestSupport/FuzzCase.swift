@@ -157,6 +157,23 @@ public struct FuzzCase: CustomStringConvertible {
     } catch {
       return "allocating path threw \(error) on a valid case: \(self)"
     }
+    // Without keeping the sum, the fused add writes the same output.
+    if let r {
+      var withoutSum = [Scalar](repeating: sentinel, count: count)
+      do {
+        try x.withUnsafeBufferPointer { xs in
+          try r.withUnsafeBufferPointer { rs in
+            try withoutSum.withUnsafeMutableBufferPointer { out in
+              try layer.addAndNormalize(xs, residual: rs, shape: inputShape, output: out)
+            }
+          }
+        }
+      } catch {
+        return "the fused add without a sum threw \(error) on a valid case: \(self)"
+      }
+      let same = withoutSum.withUnsafeBytes { a in output.withUnsafeBytes { o in a.elementsEqual(o) } }
+      if !same { return "the fused add with and without a sum differ: \(self)" }
+    }
     // Against the float64 reference.
     let features = normalizedShape.reduce(1, *)
     let rows = features == 0 ? 0 : count / features
