@@ -72,6 +72,23 @@ func shiftedMoments<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, shift: Scala
   return (sum, squares)
 }
 
+/// Two rows, each exactly as ``normalize(_:into:count:shift:center:rstd:weight:bias:)``
+/// computes it: the portable version of the C kernel `lnk_normalize_pair`.
+@inline(__always)
+func normalizePair<Scalar: BLASScalar>(
+  _ x0: UnsafePointer<Scalar>, into y0: UnsafeMutablePointer<Scalar>, shift0: Scalar,
+  center0: Scalar, rstd0: Scalar, _ x1: UnsafePointer<Scalar>,
+  into y1: UnsafeMutablePointer<Scalar>, shift1: Scalar, center1: Scalar, rstd1: Scalar,
+  count: Int, weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?
+) {
+  normalize(
+    x0, into: y0, count: count, shift: shift0, center: center0, rstd: rstd0, weight: weight,
+    bias: bias)
+  normalize(
+    x1, into: y1, count: count, shift: shift1, center: center1, rstd: rstd1, weight: weight,
+    bias: bias)
+}
+
 /// `y[i] = ((x[i] - shift) - center) * rstd * weight[i] + bias[i]`, a missing weight read as
 /// ones and a missing bias as zeros; `x` may equal `y`. One loop per combination, so no
 /// branch sits in the loop.

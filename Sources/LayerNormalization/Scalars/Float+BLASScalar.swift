@@ -74,8 +74,7 @@ extension Float: BLASScalar {
     lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
   }
 
-  /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loop
-  /// twice.
+  /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loops.
   @inline(__always)
   public static func _normalizePair(
     _ x0: UnsafePointer<Float>, into y0: UnsafeMutablePointer<Float>, shift0: Float, center0: Float,
@@ -84,13 +83,9 @@ extension Float: BLASScalar {
     bias: UnsafePointer<Float>?, streaming: Bool
   ) {
     guard hasVectorKernels else {
-      normalize(
-        x0, into: y0, count: count, shift: shift0, center: center0, rstd: rstd0, weight: weight,
-        bias: bias)
-      normalize(
-        x1, into: y1, count: count, shift: shift1, center: center1, rstd: rstd1, weight: weight,
-        bias: bias)
-      return
+      return normalizePair(
+        x0, into: y0, shift0: shift0, center0: center0, rstd0: rstd0, x1, into: y1,
+        shift1: shift1, center1: center1, rstd1: rstd1, count: count, weight: weight, bias: bias)
     }
     lnk_normalize_pair_f32(
       x0, y0, shift0, center0, rstd0, x1, y1, shift1, center1, rstd1, count, weight, bias,
