@@ -121,6 +121,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
 #define VSTREAM lnk_stream_f32
+#define VSTREAM_WIDE _mm256_stream_ps
 #define VSTREAM_LOW(p, v) _mm_stream_ps((p), _mm256_castps256_ps128(v))
 #define VSET1 _mm256_set1_ps
 #define VZERO _mm256_setzero_ps
@@ -154,6 +155,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VLOAD _mm256_loadu_pd
 #define VSTORE _mm256_storeu_pd
 #define VSTREAM lnk_stream_f64
+#define VSTREAM_WIDE _mm256_stream_pd
 #define VSTREAM_LOW(p, v) _mm_stream_pd((p), _mm256_castpd256_pd128(v))
 #define VSET1 _mm256_set1_pd
 #define VZERO _mm256_setzero_pd
