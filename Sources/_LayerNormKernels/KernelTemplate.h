@@ -712,20 +712,25 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     VSTREAM(dx + i + 3 * LANES, c3);
     i += 4 * LANES;
   }
-  if (streaming == 1 && ((size_t)dx & 31) == 0) {
-    // A line a step: one fetch of the next row's lines, 32-byte streamed stores without the
-    // alignment test per store (VSTREAM), which clang kept in the loop beside the fetch
-    // test and reloaded pointers. 10-12 % faster at 32768x128 and 4096x768, the same at
-    // rows of 1024-16384 (in one process, Float, against 2034b79); same bits.
-    for (; i + 2 * LANES <= n; i += 2 * LANES) {
-      LNK_FETCH_NEXT(i);
-      VEC v0, v1;
-      LNK_DX(v0, i);
-      LNK_DX(v1, i + LANES);
-      VSTREAM_WIDE(dx + i, v0);
-      VSTREAM_WIDE(dx + i + LANES, v1);
-    }
+  // A line a step: one fetch of the next row's lines and two streamed stores, the form of
+  // the stores chosen once a row (VSTREAM tests the alignment per store, and clang kept
+  // that test in the loop beside the fetch test and reloaded pointers). 10-12 % faster at
+  // 32768x128 and 4096x768, the same at rows of 1024-16384 (in one process, Float,
+  // against 2034b79); same bits.
+#define LNK_DX_LINES(STREAM)                                                    \
+  for (; i + 2 * LANES <= n; i += 2 * LANES) {                                  \
+    LNK_FETCH_NEXT(i);                                                          \
+    VEC v0, v1;                                                                 \
+    LNK_DX(v0, i);                                                              \
+    LNK_DX(v1, i + LANES);                                                      \
+    STREAM(dx + i, v0);                                                         \
+    STREAM(dx + i + LANES, v1);                                                 \
   }
+  if (streaming == 1) {
+    if (((size_t)dx & 31) == 0) LNK_DX_LINES(VSTREAM_WIDE)
+    else LNK_DX_LINES(VSTREAM_HALVES)
+  }
+#undef LNK_DX_LINES
   for (; i + LANES <= n; i += LANES) {
     LNK_FETCH_NEXT(i);
     VEC v;
@@ -950,6 +955,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef VSTREAM
 #undef VSTREAM_LOW
 #undef VSTREAM_WIDE
+#undef VSTREAM_HALVES
 #undef VSET1
 #undef VZERO
 #undef VADD
