@@ -7,7 +7,8 @@
 // Float backward (lnk_backward_rows_f32 over the package's blocks of rows). An input under
 // 4 MiB is run several times back to back per repetition (about 4 MiB in all), so that a
 // shape that fits in cache is timed in cache; times are per call. Reports whether the two
-// builds give the same bits.
+// builds give the same bits. The rows' buffers start KERNEL_AB_OFFSET bytes past a page
+// boundary (default 48, where a large Swift array's elements start; 0 for 32-byte-aligned).
 //
 //   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]   (default 64x768 512x16384 2048x4096 32768x128)
 #include <cblas.h>
@@ -49,6 +50,11 @@ OLD_FINISH_DECLARATION(double, f64)
 
 enum { REPEATS = 31 };
 
+static long offset = 48;
+// `bytes` at `offset` bytes past a page boundary; free with release().
+static void *placed(size_t bytes) { return (char *)aligned_alloc(4096, bytes + 4096) + offset; }
+static void release(void *p) { free((char *)p - offset); }
+
 // The forward over all rows with this tree's kernel (old == 0) or REV's (old == 1).
 #define FORWARD(T, SUFFIX, SUM)                                                               \
   static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \
@@ -82,7 +88,7 @@ FORWARD(double, f64, cblas_dsum)
 #define COMPARE_FORWARD(T, SUFFIX, NAME)                                                      \
   static void compare_forward_##SUFFIX(long rows, long n, int calls) {                        \
     const size_t bytes = rows * n * sizeof(T);                                                \
-    T *x = aligned_alloc(64, bytes), *y[2] = {aligned_alloc(64, bytes), aligned_alloc(64, bytes)}; \
+    T *x = placed(bytes), *y[2] = {placed(bytes), placed(bytes)};                               \
     T *w = malloc(n * sizeof(T)), *b = malloc(n * sizeof(T));                                 \
     T *mean[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
     T *rstd[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
@@ -103,7 +109,7 @@ FORWARD(double, f64, cblas_dsum)
            rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],                             \
            !memcmp(y[0], y[1], bytes) && !memcmp(mean[0], mean[1], rows * sizeof(T)) &&       \
                    !memcmp(rstd[0], rstd[1], rows * sizeof(T)) ? "yes" : "no");               \
-    free(x), free(y[0]), free(y[1]), free(w), free(b);                            \
+    release(x), release(y[0]), release(y[1]), free(w), free(b);                               \
     free(mean[0]), free(mean[1]), free(rstd[0]), free(rstd[1]);                               \
   }
 COMPARE_FORWARD(float, f32, "forward f32 ")
@@ -115,8 +121,8 @@ typedef void (*backward_kernel)(const float *, const float *, float *, ptrdiff_t
 
 static void compare_backward(long rows, long n, int calls) {
   const size_t bytes = rows * n * 4;
-  float *dy = aligned_alloc(64, bytes), *x = aligned_alloc(64, bytes);
-  float *dx[2] = {aligned_alloc(64, bytes), aligned_alloc(64, bytes)};
+  float *dy = placed(bytes), *x = placed(bytes);
+  float *dx[2] = {placed(bytes), placed(bytes)};
   float *w = aligned_alloc(64, n * 4);
   float *dw[2] = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4)};
   float *db[2] = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4)};
@@ -151,11 +157,13 @@ static void compare_backward(long rows, long n, int calls) {
          rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],
          !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * 4) &&
                  !memcmp(db[0], db[1], n * 4) ? "yes" : "NO");
-  free(dy), free(x), free(dx[0]), free(dx[1]), free(w), free(dw[0]), free(dw[1]);
+  release(dy), release(x), release(dx[0]), release(dx[1]);
+  free(w), free(dw[0]), free(dw[1]);
   free(db[0]), free(db[1]), free(shift), free(center), free(rstd);
 }
 
 int main(int argc, char **argv) {
+  if (getenv("KERNEL_AB_OFFSET")) offset = atol(getenv("KERNEL_AB_OFFSET"));
   const char *fallback[] = {"64x768", "512x16384", "2048x4096", "32768x128"};
   const int shapes = argc > 1 ? argc - 1 : 4;
   for (int k = 0; k < shapes; k++) {

@@ -142,7 +142,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 // Streamed stores with look-ahead loads (see lnk_near_after): four vectors a step, each
 // step's values computed (all its loads of x, weight and bias done) before the previous
 // step's values are stored. Same values as LNK_VECTOR_LOOP.
-#define LNK_STREAM_LOOP(WEXPR, BEXPR)                                   \
+#define LNK_STREAM_LOOP(STORE, WEXPR, BEXPR)                                 \
   if (i + 4 * LANES <= n) {                                             \
     VEC c0, c1, c2, c3;                                                 \
     LNK_VECTOR_VALUE(c0, WEXPR, BEXPR, i);                              \
@@ -156,20 +156,20 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
       LNK_VECTOR_VALUE(n1, WEXPR, BEXPR, i + 5 * LANES);                \
       LNK_VECTOR_VALUE(n2, WEXPR, BEXPR, i + 6 * LANES);                \
       LNK_VECTOR_VALUE(n3, WEXPR, BEXPR, i + 7 * LANES);                \
-      VSTREAM(y + i, c0);                                               \
-      VSTREAM(y + i + LANES, c1);                                       \
-      VSTREAM(y + i + 2 * LANES, c2);                                   \
-      VSTREAM(y + i + 3 * LANES, c3);                                   \
+      STORE(y + i, c0);                                               \
+      STORE(y + i + LANES, c1);                                       \
+      STORE(y + i + 2 * LANES, c2);                                   \
+      STORE(y + i + 3 * LANES, c3);                                   \
       c0 = n0, c1 = n1, c2 = n2, c3 = n3;                               \
     }                                                                   \
     LNK_AHEAD(i);                                                       \
-    VSTREAM(y + i, c0);                                                 \
-    VSTREAM(y + i + LANES, c1);                                         \
-    VSTREAM(y + i + 2 * LANES, c2);                                     \
-    VSTREAM(y + i + 3 * LANES, c3);                                     \
+    STORE(y + i, c0);                                                 \
+    STORE(y + i + LANES, c1);                                         \
+    STORE(y + i + 2 * LANES, c2);                                     \
+    STORE(y + i + 3 * LANES, c3);                                     \
     i += 4 * LANES;                                                     \
   }                                                                     \
-  for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(VSTREAM, WEXPR, BEXPR, i);
+  for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
@@ -180,16 +180,22 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     // Non-temporal stores need 16-byte alignment: finish any head one element at a time
     // (the caller streams only rows that start aligned, so this is normally empty).
     while (i < n && ((size_t)(y + i) & 15) != 0) { LNK_ONE(i); i++; }
-    if (LNK_NAME(lnk_near_after)(y, x)) {
-      if (w && b) { LNK_STREAM_LOOP(v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
-      else if (w) { LNK_STREAM_LOOP(v = VMUL(v, VLOAD(w + j)), (void)0) }
-      else if (b) { LNK_STREAM_LOOP((void)0, v = VADD(v, VLOAD(b + j))) }
-      else { LNK_STREAM_LOOP((void)0, (void)0) }
-    }
-    else if (w && b) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) }
-    else if (w) { LNK_VECTOR_LOOP(VSTREAM, v = VMUL(v, VLOAD(w + j)), (void)0) }
-    else if (b) { LNK_VECTOR_LOOP(VSTREAM, (void)0, v = VADD(v, VLOAD(b + j))) }
-    else { LNK_VECTOR_LOOP(VSTREAM, (void)0, (void)0) }
+    // The store's form (one 32-byte store or two 16-byte halves, see lnk_stream_f32) chosen
+    // once a row: clang left VSTREAM's alignment test at every store of these loops.
+#define LNK_STREAMED_LOOPS(STORE)                                                              \
+    if (LNK_NAME(lnk_near_after)(y, x)) {                                                      \
+      if (w && b) { LNK_STREAM_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) } \
+      else if (w) { LNK_STREAM_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), (void)0) }               \
+      else if (b) { LNK_STREAM_LOOP(STORE, (void)0, v = VADD(v, VLOAD(b + j))) }               \
+      else { LNK_STREAM_LOOP(STORE, (void)0, (void)0) }                                        \
+    }                                                                                          \
+    else if (w && b) { LNK_VECTOR_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) } \
+    else if (w) { LNK_VECTOR_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), (void)0) }                 \
+    else if (b) { LNK_VECTOR_LOOP(STORE, (void)0, v = VADD(v, VLOAD(b + j))) }                 \
+    else { LNK_VECTOR_LOOP(STORE, (void)0, (void)0) }
+    if (((size_t)(y + i) & 31) == 0) { LNK_STREAMED_LOOPS(VSTREAM_WIDE) }
+    else { LNK_STREAMED_LOOPS(VSTREAM_HALVES) }
+#undef LNK_STREAMED_LOOPS
     if (LNK_HALF_LEFT(y, i, n)) {
       const VIMASK m = VTAILMASK(n - i);
       VEC v = VMUL(VSUB(VSUB(VMASKLOAD(x + i, m), sh), ce), r);
