@@ -38,15 +38,15 @@ for shape in sys.argv[2:] or ["32768x128", "8192x1024", "512x16384"]:
     scale = rstd.numpy().reshape(rows).copy()
     center = np.zeros(rows, np.float32)
     dx = np.empty_like(x)
-    block = max(1, min(256, (1 << 18) // n))  # backwardBlockRows in BackwardKernel.swift
+    block = max(1, min(256, (1 << 20) // n))  # backwardBlockRows in BackwardKernel.swift
+    if rows * n >= 2 * (1 << 15):
+        block = min(block, (rows + 3) // 4)
     blocks = (rows + block - 1) // block
     dw = np.zeros((blocks, n), np.float32)
     db = np.zeros((blocks, n), np.float32)
-    # As runBackward decides: streamed stores for large outputs, but not when dx sits 16-112
-    # bytes after x or dy modulo 4096 (streamingStallsLoads in VectorKernels.swift).
-    def stalls(source):
-        return 0 < (dx.ctypes.data - source.ctypes.data) % 4096 < 128
-    streaming = int(rows * n * 4 >= (8 << 20) and not stalls(x) and not stalls(dy))
+    # As runBackward decides (shouldStream in VectorKernels.swift): streamed stores for large
+    # outputs; the kernel itself loads ahead when dx sits just after x or dy.
+    streaming = int(rows * n * 4 >= (8 << 20))
     calls = []
     for k in range(blocks):
         first, count = k * block, min(block, rows - k * block)

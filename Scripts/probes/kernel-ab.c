@@ -131,8 +131,9 @@ static void compare_backward(long rows, long n, int calls) {
   for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100);
   for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = 0.001f, rstd[r] = 0.3f;
   // As backwardBlockRows in Sources/LayerNormalization/Kernels/BackwardKernel.swift.
-  long block = (1 << 18) / n;
+  long block = (1 << 20) / n;
   block = block > 256 ? 256 : block < 1 ? 1 : block;
+  if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;
   const int streaming = bytes >= (8 << 20);
   const backward_kernel kernels[2] = {lnk_backward_rows_f32, old_lnk_backward_rows_f32};
   double times[2][REPEATS];

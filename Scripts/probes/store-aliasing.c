@@ -69,8 +69,9 @@ static void backward(long rows, long n, char *base, const float *w) {
   for (long r = 0; r < rows; r++) shift[r] = 0.1f, center[r] = 0, rstd[r] = 1;
   float *dy = (float *)(base + 2048), *x = (float *)(base + bytes + 4096 + 2048);
   // As backwardBlockRows in Sources/LayerNormalization/Kernels/BackwardKernel.swift.
-  long block = (1 << 18) / n;
+  long block = (1 << 20) / n;
   block = block > 256 ? 256 : block < 1 ? 1 : block;
+  if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;
   double times[OFFSETS][2][REPEATS];
   for (int r = 0; r < REPEATS; r++)
     for (int v = 0; v < OFFSETS; v++)

@@ -18,12 +18,18 @@ struct BackwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
   var biasGradient: UnsafeMutablePointer<Scalar>?
 }
 
-/// Rows per block of the weight and bias column sums: a fixed function of the row length,
-/// never of the thread count, so the sums are added in the same order on any number of
-/// threads. About 1 MiB of Float input a block (fewer partial sums to add at the end), and
-/// at most 256 rows added in `Scalar` before the blocks are added in `Double`.
-func backwardBlockRows(features: Int) -> Int {
-  min(256, max(1, (1 << 18) / features))
+/// Rows per block of the weight and bias column sums: a fixed function of the shape, never
+/// of the thread count, so the sums are added in the same order on any number of threads.
+/// At most 256 rows added in `Scalar` before the blocks are added in `Double`; about 4 MiB
+/// of Float input a block, since every block keeps a partial sum of a whole row for each
+/// gradient (at 1 MiB a block, 512x16384 allocated and faulted in 4 MiB of partial sums a
+/// call and ran 25 % slower than now). An input worth two threads keeps at least 4 blocks
+/// where it has 4 rows, so that a few long rows still split over threads; a smaller one
+/// stays whole (64x768 in 4 blocks was 10 % slower than in one).
+func backwardBlockRows(rows: Int, features: Int) -> Int {
+  let rowsByBytes = min(256, max(1, (1 << 20) / features))
+  guard rows &* features >= 2 * minimumElementsPerThread else { return rowsByBytes }
+  return min(rowsByBytes, max(1, (rows + 3) / 4))
 }
 
 /// Runs `problem`: rows split over threads at block boundaries, each block's weight and
@@ -32,7 +38,7 @@ func backwardBlockRows(features: Int) -> Int {
 @specialized(where Scalar == Double)
 func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThreads: Int) {
   let n = p.features
-  let blockRows = backwardBlockRows(features: n)
+  let blockRows = backwardBlockRows(rows: p.rows, features: n)
   let blocks = (p.rows + blockRows - 1) / blockRows
   let partialCount = p.weightGradient != nil || p.biasGradient != nil ? blocks * n : 0
   let weightPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.weightGradient == nil ? 0 : partialCount)

@@ -15,6 +15,9 @@ let onlineProcessorCount: Int = {
   #endif
 }()
 
+/// The least work (elements) worth a thread of its own; see `forEachRowBlock`.
+let minimumElementsPerThread = 1 << 15
+
 /// Runs `body` over `0..<rows` in contiguous blocks, on up to `maximumThreads` threads.
 ///
 /// Work below `minimumElementsPerThread` elements per thread stays on the calling thread:
@@ -31,7 +34,6 @@ func forEachRowBlock(
   rows: Int, elementsPerRow: Int, maximumThreads: Int,
   _ body: (Range<Int>) -> Void
 ) {
-  let minimumElementsPerThread = 1 << 15
   let work = rows &* max(elementsPerRow, 1)
   let threads = min(maximumThreads, rows, max(1, work / minimumElementsPerThread))
   if threads <= 1 {
