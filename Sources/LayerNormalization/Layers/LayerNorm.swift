@@ -197,6 +197,10 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
   /// The gradients of the layer norm into caller-owned buffers; each is computed only when
   /// its buffer is given.
   ///
+  /// The weight and bias gradients are sums over blocks of rows (up to 256 rows and about
+  /// 4 MiB of Float input a block) added in a fixed order; for them the call allocates one
+  /// row of partial sums per gradient and block.
+  ///
   /// - Parameters:
   ///   - outputGradient: `d loss / d y`, `shape.reduce(1, *)` elements.
   ///   - input: the forward's input, as many elements.

@@ -162,6 +162,10 @@ public struct RMSNorm<Scalar: BLASScalar>: Normalization {
   /// The gradients of the RMSNorm into caller-owned buffers; each is computed only when its
   /// buffer is given.
   ///
+  /// The weight gradient is a sum over blocks of rows (up to 256 rows and about 4 MiB of
+  /// Float input a block) added in a fixed order; for it the call allocates one row of
+  /// partial sums per block.
+  ///
   /// - Parameters:
   ///   - outputGradient: `d loss / d y`, `shape.reduce(1, *)` elements.
   ///   - input: the forward's input.
