@@ -616,9 +616,16 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
 
 // Inlined into each of its callers below, so that a caller whose arguments are known
 // (every gradient asked for, streaming or not) gets loops without the per-vector tests.
+// The row at next_dy/next_x (when given) is fetched during this one: all of it during the
+// second pass, or with `split` its first half during the first pass and its second half
+// during the second.
 static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
-    const T *w, T *dw, T *db, int streaming, const T *next_dy, const T *next_x) {
+    const T *w, T *dw, T *db, int streaming, const T *next_dy, const T *next_x,
+    const int split) {
+  // With `split`, pass 1 at element i fetches the next row's line at i / 2, pass 2 the one
+  // at half + i / 2: a line of each per 128 bytes of the row.
+  const ptrdiff_t half = (n / 2) & ~(ptrdiff_t)(64 / sizeof(T) - 1);
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   double a = 0, bsum = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -627,6 +634,10 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     VEC a0 = VZERO(), b0 = VZERO(), a1 = VZERO(), b1 = VZERO();
     ptrdiff_t i = start;
     for (; i + 2 * LANES <= end; i += 2 * LANES) {
+      if (split && next_dy && (((i >> 1) * (ptrdiff_t)sizeof(T)) & 63) == 0) {
+        _mm_prefetch((const char *)(next_dy + (i >> 1)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(next_x + (i >> 1)), _MM_HINT_T0);
+      }
       const VEC xh0 = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
       const VEC xh1 = VMUL(VSUB(VSUB(VLOAD(x + i + LANES), sh), ce), r);
       const VEC d0 = VLOAD(dy + i), d1 = VLOAD(dy + i + LANES);
@@ -675,7 +686,13 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   // The next row's dy and x stream in while this pass computes from cache: a line of each
   // per 64 bytes of the row.
 #define LNK_FETCH_NEXT(i)                                                       \
-  if (next_dy && (((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                    \
+  if (!next_dy) {                                                               \
+  } else if (split) {                                                           \
+    if (((((i) >> 1) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                      \
+      _mm_prefetch((const char *)(next_dy + half + ((i) >> 1)), _MM_HINT_T0);   \
+      _mm_prefetch((const char *)(next_x + half + ((i) >> 1)), _MM_HINT_T0);    \
+    }                                                                           \
+  } else if ((((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                        \
     _mm_prefetch((const char *)(next_dy + (i)), _MM_HINT_T0);                   \
     _mm_prefetch((const char *)(next_x + (i)), _MM_HINT_T0);                    \
   }
@@ -848,24 +865,32 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   }
 }
 
-// The rows one at a time, each fetching a later row during its second pass: at any
-// length (rows of 16-64 KiB too: 8-13 % faster at 2048x4096, 1024x8192 and 512x16384,
-// interleaved in one process; into L2 only was no different). The row at least 2 KiB
-// ahead (its successor when rows are 2 KiB or longer): 9-12 % faster than the successor at
-// 32768x128 and 16384x256 (two runs in one process, Float); 4 KiB ahead was slower than 2
-// (32768x128, 16384x256, and 4096x768, where it made two rows).
+// The rows one at a time, each fetching a later row as it goes: at any length (rows of
+// 16-64 KiB too: 8-13 % faster at 2048x4096, 1024x8192 and 512x16384, interleaved in one
+// process; into L2 only was no different).
+// - Rows of 4 KiB or more fetch their successor, half during each pass (split): 8-20 %
+//   faster at 2048x4096 and 512x16384, 0-6 % at 8192x1024, than all of it during the
+//   second pass (in one process, Float); at rows of 3 KiB it was no faster (4096x768) or
+//   slower (64x768, in cache, 4-10 %).
+// - Rows of 2-4 KiB fetch their successor during their second pass; shorter rows fetch the
+//   row at least 2 KiB ahead: 9-12 % faster at 32768x128 and 16384x256 than the successor.
+//   4 KiB ahead was slower, and so was the split fetch (3-6 % at 32768x128).
 static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_each_row)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const ptrdiff_t ahead = row_bytes >= 2048 ? 1 : (2048 + row_bytes - 1) / row_bytes;
-  for (ptrdiff_t r = 0; r < rows; r++) {
-    const int fetch = r + ahead < rows;
-    LNK_NAME(lnk_backward_row_avx2)(dy + r * n, x + r * n, dx ? dx + r * n : NULL, n, shift[r],
-                                    center[r], rstd[r], centered, w, dw, db, streaming,
-                                    fetch ? dy + (r + ahead) * n : NULL,
-                                    fetch ? x + (r + ahead) * n : NULL);
+#define LNK_EACH_ROW(SPLIT)                                                                     \
+  for (ptrdiff_t r = 0; r < rows; r++) {                                                        \
+    const int fetch = r + ahead < rows;                                                         \
+    LNK_NAME(lnk_backward_row_avx2)(dy + r * n, x + r * n, dx ? dx + r * n : NULL, n, shift[r], \
+                                    center[r], rstd[r], centered, w, dw, db, streaming,         \
+                                    fetch ? dy + (r + ahead) * n : NULL,                        \
+                                    fetch ? x + (r + ahead) * n : NULL, SPLIT);                 \
   }
+  if (row_bytes < 4096) { LNK_EACH_ROW(0) }
+  else { LNK_EACH_ROW(1) }
+#undef LNK_EACH_ROW
 }
 
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
