@@ -142,7 +142,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 // Streamed stores with look-ahead loads (see lnk_near_after): four vectors a step, each
 // step's values computed (all its loads of x, weight and bias done) before the previous
 // step's values are stored. Same values as LNK_VECTOR_LOOP.
-#define LNK_STREAM_LOOP(STORE, WEXPR, BEXPR)                                 \
+#define LNK_STREAM_LOOP(STORE, WEXPR, BEXPR)                            \
   if (i + 4 * LANES <= n) {                                             \
     VEC c0, c1, c2, c3;                                                 \
     LNK_VECTOR_VALUE(c0, WEXPR, BEXPR, i);                              \
@@ -156,17 +156,17 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
       LNK_VECTOR_VALUE(n1, WEXPR, BEXPR, i + 5 * LANES);                \
       LNK_VECTOR_VALUE(n2, WEXPR, BEXPR, i + 6 * LANES);                \
       LNK_VECTOR_VALUE(n3, WEXPR, BEXPR, i + 7 * LANES);                \
-      STORE(y + i, c0);                                               \
-      STORE(y + i + LANES, c1);                                       \
-      STORE(y + i + 2 * LANES, c2);                                   \
-      STORE(y + i + 3 * LANES, c3);                                   \
+      STORE(y + i, c0);                                                 \
+      STORE(y + i + LANES, c1);                                         \
+      STORE(y + i + 2 * LANES, c2);                                     \
+      STORE(y + i + 3 * LANES, c3);                                     \
       c0 = n0, c1 = n1, c2 = n2, c3 = n3;                               \
     }                                                                   \
     LNK_AHEAD(i);                                                       \
-    STORE(y + i, c0);                                                 \
-    STORE(y + i + LANES, c1);                                         \
-    STORE(y + i + 2 * LANES, c2);                                     \
-    STORE(y + i + 3 * LANES, c3);                                     \
+    STORE(y + i, c0);                                                   \
+    STORE(y + i + LANES, c1);                                           \
+    STORE(y + i + 2 * LANES, c2);                                       \
+    STORE(y + i + 3 * LANES, c3);                                       \
     i += 4 * LANES;                                                     \
   }                                                                     \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
@@ -683,8 +683,9 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   const T ca = centered ? (T)(a / (double)n) : 0;
   const T cb = (T)(bsum / (double)n);
   const VEC va = VSET1(ca), vb = VSET1(cb);
-  // The next row's dy and x stream in while this pass computes from cache: a line of each
-  // per 64 bytes of the row.
+  // The row ahead's dy and x stream in while this pass computes from cache (see
+  // lnk_backward_each_row): a line of each per 64 bytes of this row, or with `split` the
+  // second half of the row, a line per 128 bytes.
 #define LNK_FETCH_NEXT(i)                                                       \
   if (!next_dy) {                                                               \
   } else if (split) {                                                           \

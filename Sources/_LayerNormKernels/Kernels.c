@@ -22,8 +22,9 @@ void lnk_store_fence(void) { _mm_sfence(); }
 // Non-temporal stores: one 32-byte store where `p` is 32-byte aligned, else two 16-byte
 // halves (they need only 16-byte alignment, which Swift arrays have, and the write-
 // combining buffers still assemble whole lines from them). One store instead of two
-// measured 3-7 % faster on a plain streamed write (32768x128, 4096x768, 2048x4096); the
-// test is the same for every vector of a row, so the branch predicts.
+// measured 3-7 % faster on a plain streamed write (32768x128, 4096x768, 2048x4096). The
+// loops that stream whole rows pick the form once a row (VSTREAM_WIDE or VSTREAM_HALVES),
+// since clang keeps VSTREAM's test at every store; VSTREAM is for the other stores.
 static inline LNK_TARGET void lnk_stream_halves_f32(float *p, __m256 v) {
   _mm_stream_ps(p, _mm256_castps256_ps128(v));
   _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
