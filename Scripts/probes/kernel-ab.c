@@ -1,10 +1,10 @@
 // The package's kernels (built from Sources/_LayerNormKernels) against the same kernels
 // from an earlier commit (their symbols renamed old_*), interleaved in one process, 31
 // repetitions, the order alternating: the way to tell a few per cent on this machine,
-// where separate runs drift by more than that. Three schemes, each as the package drives
-// it: the forward in Float and in Double (a BLAS sum per row, then lnk_finish_rows over
-// blocks of 8192 elements, fetching the next block when the input outgrows L2) and the
-// Float backward (lnk_backward_rows_f32 over the package's blocks of rows). An input under
+// where separate runs drift by more than that. Two schemes, in Float and in Double, each as
+// the package drives it: the forward (a BLAS sum per row, then lnk_finish_rows over blocks
+// of 8192 elements, fetching the next block when the input outgrows L2) and the backward
+// (lnk_backward_rows over the package's blocks of rows). An input under
 // 4 MiB is run several times back to back per repetition (about 4 MiB in all), so that a
 // shape that fits in cache is timed in cache; times are per call. Reports whether the two
 // builds give the same bits. The rows' buffers start KERNEL_AB_OFFSET bytes past a page
@@ -23,6 +23,10 @@ void old_lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdi
                                ptrdiff_t n, const float *shift, const float *center,
                                const float *rstd, int centered, const float *w, float *dw,
                                float *db, int streaming);
+void old_lnk_backward_rows_f64(const double *dy, const double *x, double *dx, ptrdiff_t rows,
+                               ptrdiff_t n, const double *shift, const double *center,
+                               const double *rstd, int centered, const double *w, double *dw,
+                               double *db, int streaming);
 // lnk_finish_rows gained `also_next` (a second region to prefetch) for the fused add; probe.sh
 // sets OLD_HAS_ALSO_NEXT when REV's header has it. Both builds are called without one.
 #if OLD_HAS_ALSO_NEXT
@@ -115,53 +119,58 @@ FORWARD(double, f64, cblas_dsum)
 COMPARE_FORWARD(float, f32, "forward f32 ")
 COMPARE_FORWARD(double, f64, "forward f64 ")
 
-typedef void (*backward_kernel)(const float *, const float *, float *, ptrdiff_t, ptrdiff_t,
-                                const float *, const float *, const float *, int,
-                                const float *, float *, float *, int);
-
-static void compare_backward(long rows, long n, int calls) {
-  const size_t bytes = rows * n * 4;
-  float *dy = placed(bytes), *x = placed(bytes);
-  float *dx[2] = {placed(bytes), placed(bytes)};
-  float *w = aligned_alloc(64, n * 4);
-  float *dw[2] = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4)};
-  float *db[2] = {aligned_alloc(64, n * 4), aligned_alloc(64, n * 4)};
-  float *shift = malloc(rows * 4), *center = malloc(rows * 4), *rstd = malloc(rows * 4);
-  for (long i = 0; i < rows * n; i++) dy[i] = (float)(i * 37 % 13) / 10 - 0.5f, x[i] = (float)(i * 7919 % 1000) / 100;
-  for (long i = 0; i < n; i++) w[i] = 1 + 0.01f * (i % 100);
-  for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = 0.001f, rstd[r] = 0.3f;
-  // As backwardBlockRows in Sources/LayerNormalization/Kernels/BackwardKernel.swift.
-  long block = (1 << 20) / n;
-  block = block > 256 ? 256 : block < 1 ? 1 : block;
-  if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;
-  const int streaming = bytes >= (8 << 20);
-  const backward_kernel kernels[2] = {lnk_backward_rows_f32, old_lnk_backward_rows_f32};
-  double times[2][REPEATS];
-  for (int r = 0; r < REPEATS; r++)
-    for (int turn = 0; turn < 2; turn++) {
-      const int v = (turn + r) % 2;
-      const double start = now_us();
-      for (int c = 0; c < calls; c++) {
-        for (long b = 0; b < rows; b += block) {
-          const long count = rows - b < block ? rows - b : block;
-          memset(dw[v], 0, n * 4);
-          memset(db[v], 0, n * 4);
-          kernels[v](dy + b * n, x + b * n, dx[v] + b * n, count, n, shift + b, center + b,
-                     rstd + b, 1, w, dw[v], db[v], streaming);
-        }
-        _mm_sfence();
-      }
-      times[v][r] = (now_us() - start) / calls;
-    }
-  for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);
-  printf("%ldx%-6ld backward f32: this tree %8.1f us, earlier commit %8.1f us (medians); same bits: %s\n",
-         rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],
-         !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * 4) &&
-                 !memcmp(db[0], db[1], n * 4) ? "yes" : "NO");
-  release(dy), release(x), release(dx[0]), release(dx[1]);
-  free(w), free(dw[0]), free(dw[1]);
-  free(db[0]), free(db[1]), free(shift), free(center), free(rstd);
-}
+// Times both builds of the backward in type T on rows x n over the package's blocks of
+// rows, every gradient asked for, `calls` calls a repetition.
+#define COMPARE_BACKWARD(T, SUFFIX, NAME)                                                      \
+  static void compare_backward_##SUFFIX(long rows, long n, int calls) {                        \
+    typedef void (*kernel)(const T *, const T *, T *, ptrdiff_t, ptrdiff_t, const T *,         \
+                           const T *, const T *, int, const T *, T *, T *, int);               \
+    const size_t bytes = rows * n * sizeof(T);                                                 \
+    T *dy = placed(bytes), *x = placed(bytes);                                                 \
+    T *dx[2] = {placed(bytes), placed(bytes)};                                                 \
+    T *w = aligned_alloc(64, n * sizeof(T));                                                   \
+    T *dw[2] = {aligned_alloc(64, n * sizeof(T)), aligned_alloc(64, n * sizeof(T))};           \
+    T *db[2] = {aligned_alloc(64, n * sizeof(T)), aligned_alloc(64, n * sizeof(T))};           \
+    T *shift = malloc(rows * sizeof(T)), *center = malloc(rows * sizeof(T));                   \
+    T *rstd = malloc(rows * sizeof(T));                                                        \
+    for (long i = 0; i < rows * n; i++)                                                        \
+      dy[i] = (T)(i * 37 % 13) / 10 - (T)0.5, x[i] = (T)(i * 7919 % 1000) / 100;               \
+    for (long i = 0; i < n; i++) w[i] = 1 + (T)0.01 * (i % 100);                               \
+    for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = (T)0.001, rstd[r] = (T)0.3;      \
+    /* As backwardBlockRows in Sources/LayerNormalization/Kernels/BackwardKernel.swift. */     \
+    long block = (1 << 20) / n;                                                                \
+    block = block > 256 ? 256 : block < 1 ? 1 : block;                                         \
+    if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;           \
+    const int streaming = bytes >= (8 << 20);                                                  \
+    const kernel kernels[2] = {lnk_backward_rows_##SUFFIX, old_lnk_backward_rows_##SUFFIX};    \
+    double times[2][REPEATS];                                                                  \
+    for (int r = 0; r < REPEATS; r++)                                                          \
+      for (int turn = 0; turn < 2; turn++) {                                                   \
+        const int v = (turn + r) % 2;                                                          \
+        const double start = now_us();                                                         \
+        for (int c = 0; c < calls; c++) {                                                      \
+          for (long b = 0; b < rows; b += block) {                                             \
+            const long count = rows - b < block ? rows - b : block;                            \
+            memset(dw[v], 0, n * sizeof(T));                                                   \
+            memset(db[v], 0, n * sizeof(T));                                                   \
+            kernels[v](dy + b * n, x + b * n, dx[v] + b * n, count, n, shift + b, center + b,  \
+                       rstd + b, 1, w, dw[v], db[v], streaming);                               \
+          }                                                                                    \
+          _mm_sfence();                                                                        \
+        }                                                                                      \
+        times[v][r] = (now_us() - start) / calls;                                              \
+      }                                                                                        \
+    for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);            \
+    printf("%ldx%-6ld " NAME ": this tree %8.1f us, earlier commit %8.1f us (medians); same bits: %s\n", \
+           rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],                              \
+           !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
+                   !memcmp(db[0], db[1], n * sizeof(T)) ? "yes" : "NO");                       \
+    release(dy), release(x), release(dx[0]), release(dx[1]);                                   \
+    free(w), free(dw[0]), free(dw[1]);                                                         \
+    free(db[0]), free(db[1]), free(shift), free(center), free(rstd);                           \
+  }
+COMPARE_BACKWARD(float, f32, "backward f32")
+COMPARE_BACKWARD(double, f64, "backward f64")
 
 int main(int argc, char **argv) {
   if (getenv("KERNEL_AB_OFFSET")) offset = atol(getenv("KERNEL_AB_OFFSET"));
@@ -174,7 +183,8 @@ int main(int argc, char **argv) {
     const int calls = bytes < (4 << 20) ? (int)((4 << 20) / bytes) : 1;
     compare_forward_f32(rows, n, calls);
     compare_forward_f64(rows, n, calls > 1 ? calls / 2 : 1);
-    compare_backward(rows, n, calls);
+    compare_backward_f32(rows, n, calls);
+    compare_backward_f64(rows, n, calls > 1 ? calls / 2 : 1);
   }
   return 0;
 }
