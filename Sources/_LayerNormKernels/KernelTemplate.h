@@ -869,10 +869,11 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 // The rows one at a time, each fetching a later row as it goes: at any length (rows of
 // 16-64 KiB too: 8-13 % faster at 2048x4096, 1024x8192 and 512x16384, interleaved in one
 // process; into L2 only was no different).
-// - Rows of 4 KiB or more fetch their successor, half during each pass (split): 8-20 %
-//   faster at 2048x4096 and 512x16384, 0-6 % at 8192x1024, than all of it during the
-//   second pass (in one process, Float); at rows of 3 KiB it was no faster (4096x768) or
-//   slower (64x768, in cache, 4-10 %).
+// - Rows of 4 KiB or more of a streamed (large) input fetch their successor, half during
+//   each pass (split): 8-20 % faster at 2048x4096 and 512x16384, 0-6 % at 8192x1024, than
+//   all of it during the second pass (in one process, Float); at rows of 3 KiB it was no
+//   faster (4096x768) or slower (64x768, in cache, 4-10 %), and in cache at rows of 6 KiB
+//   too (Double 64x768 13 % slower, kernel-ab), so a small input keeps the old fetch.
 // - Rows of 2-4 KiB fetch their successor during their second pass; shorter rows fetch the
 //   row at least 2 KiB ahead: 9-12 % faster at 32768x128 and 16384x256 than the successor.
 //   4 KiB ahead was slower, and so was the split fetch (3-6 % at 32768x128).
@@ -889,7 +890,7 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
                                     fetch ? dy + (r + ahead) * n : NULL,                        \
                                     fetch ? x + (r + ahead) * n : NULL, SPLIT);                 \
   }
-  if (row_bytes < 4096) { LNK_EACH_ROW(0) }
+  if (row_bytes < 4096 || !streaming) { LNK_EACH_ROW(0) }
   else { LNK_EACH_ROW(1) }
 #undef LNK_EACH_ROW
 }
