@@ -59,6 +59,13 @@ static long offset = 48;
 static void *placed(size_t bytes) { return (char *)aligned_alloc(4096, bytes + 4096) + offset; }
 static void release(void *p) { free((char *)p - offset); }
 
+// Prints both builds' median times for one scheme and whether their outputs agree.
+static void report(const char *name, long rows, long n, double times[2][REPEATS], int same) {
+  for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);
+  printf("%ldx%-6ld %s: this tree %8.1f us, earlier commit %8.1f us (medians); same bits: %s\n",
+         rows, n, name, times[0][REPEATS / 2], times[1][REPEATS / 2], same ? "yes" : "NO");
+}
+
 // The forward over all rows with this tree's kernel (old == 0) or REV's (old == 1).
 #define FORWARD(T, SUFFIX, SUM)                                                               \
   static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \
@@ -108,11 +115,9 @@ FORWARD(double, f64, cblas_dsum)
           forward_##SUFFIX(v, x, y[v], rows, n, w, b, mean[v], rstd[v], streaming);     \
         times[v][r] = (now_us() - start) / calls;                                             \
       }                                                                                       \
-    for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);           \
-    printf("%ldx%-6ld " NAME ": this tree %8.1f us, earlier commit %8.1f us (medians); same bits: %s\n", \
-           rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],                             \
+    report(NAME, rows, n, times,                                                              \
            !memcmp(y[0], y[1], bytes) && !memcmp(mean[0], mean[1], rows * sizeof(T)) &&       \
-                   !memcmp(rstd[0], rstd[1], rows * sizeof(T)) ? "yes" : "no");               \
+               !memcmp(rstd[0], rstd[1], rows * sizeof(T)));                                  \
     release(x), release(y[0]), release(y[1]), free(w), free(b);                               \
     free(mean[0]), free(mean[1]), free(rstd[0]), free(rstd[1]);                               \
   }
@@ -160,11 +165,9 @@ COMPARE_FORWARD(double, f64, "forward f64 ")
         }                                                                                      \
         times[v][r] = (now_us() - start) / calls;                                              \
       }                                                                                        \
-    for (int v = 0; v < 2; v++) qsort(times[v], REPEATS, sizeof(double), by_value);            \
-    printf("%ldx%-6ld " NAME ": this tree %8.1f us, earlier commit %8.1f us (medians); same bits: %s\n", \
-           rows, n, times[0][REPEATS / 2], times[1][REPEATS / 2],                              \
+    report(NAME, rows, n, times,                                                               \
            !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
-                   !memcmp(db[0], db[1], n * sizeof(T)) ? "yes" : "NO");                       \
+               !memcmp(db[0], db[1], n * sizeof(T)));                                         \
     release(dy), release(x), release(dx[0]), release(dx[1]);                                   \
     free(w), free(dw[0]), free(dw[1]);                                                         \
     free(db[0]), free(db[1]), free(shift), free(center), free(rstd);                           \
