@@ -127,6 +127,43 @@ struct ExtremeInputTests {
     #expect(y.scalars[3 * features..<4 * features].allSatisfy { $0 == 0 } && mean.scalars[3] == 7)
   }
 
+  @Test("Fused add on long rows that leave the fast path in their first chunk", arguments: [Float(1e20), .infinity])
+  func fusedLongExtremeRows(_ magnitude: Float) throws {
+    // Rows of 40000 Float (long rows: their sum is formed a chunk at a time with their
+    // statistics); row 1's first chunk overflows the Float squares or holds Inf, so the
+    // fast path gives up on it early and the rest of its sum must still be formed.
+    let features = 40000, rows = 3
+    let shape = [rows, features]
+    let x: [Float] = pattern(rows * features, seed: 5).converted(to: Float.self).enumerated().map {
+      $0.offset / features == 1 && ($0.offset % features) % 7 == 0 ? $0.element * magnitude : $0.element
+    }
+    let residual: [Float] = pattern(rows * features, seed: 6).converted(to: Float.self)
+    let exactSum = zip(x, residual).map { $0 + $1 }
+    let norm = try LayerNorm<Float>(normalizedShape: [features])
+    let unfused = try norm(ShapedArray(shape: shape, scalars: exactSum)).scalars
+    var sum = [Float](repeating: 0, count: rows * features)
+    var output = sum, sumless = sum
+    try x.withUnsafeBufferPointer { x in
+      try residual.withUnsafeBufferPointer { r in
+        try sum.withUnsafeMutableBufferPointer { s in
+          try output.withUnsafeMutableBufferPointer { y in
+            try norm.addAndNormalize(x, residual: r, shape: shape, sum: s, output: y)
+          }
+        }
+        try sumless.withUnsafeMutableBufferPointer { y in
+          try norm.addAndNormalize(x, residual: r, shape: shape, output: y)
+        }
+      }
+    }
+    // (Compared first, so that a failure does not print the arrays.)
+    let sumExact = sameBits(sum, exactSum)
+    let withSum = sameBits(output, unfused), withoutSum = sameBits(sumless, unfused)
+    #expect(sumExact, "the sum, all of it")
+    #expect(withSum, "with the sum")
+    #expect(withoutSum, "without the sum")
+    #expect(output[features..<2 * features].allSatisfy { $0.isFinite } == magnitude.isFinite)
+  }
+
   @Test("Backward: a non-finite row gives NaN input gradients there, other rows unchanged", arguments: [1, 2, 4])
   func nonFiniteRowBackward(_ threads: Int) throws {
     let features = 24

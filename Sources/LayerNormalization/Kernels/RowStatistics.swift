@@ -6,7 +6,7 @@
 /// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
 /// them from farther out more than once. LayerNorm takes a long row's statistics a chunk at
 /// a time (``chunkedLayerStatistics(_:count:eps:)``) and writes a group of long rows a
-/// column chunk at a time (``normalizeLongRows(_:into:rows:_:mean:rstd:streaming:extreme:)``).
+/// column chunk at a time (``normalizeLongRows(_:into:rows:_:forming:mean:rstd:streaming:extreme:)``).
 func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
   n * MemoryLayout<Scalar>.size >= 1 << 17
 }
@@ -93,8 +93,13 @@ func layerStatistics<Scalar: BLASScalar>(
 /// pass subtracts one after the other: a Double row keeps the digits below its mean's last
 /// bit, as ``layerStatistics(_:count:shift:eps:)`` does. `nil` when the row needs the careful
 /// path.
+///
+/// With `forming`, the row is `input + residual`, stored into `x` a chunk at a time just
+/// before that chunk's statistics, so that the fused add-and-normalize reads its long rows'
+/// sum for the statistics from L1 instead of from farther out a second time.
 func chunkedLayerStatistics<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, eps: Double
+  _ x: UnsafePointer<Scalar>, count n: Int, eps: Double,
+  forming: (input: UnsafePointer<Scalar>, residual: UnsafePointer<Scalar>)? = nil
 ) -> RowStatistics<Scalar>? {
   let chunk = statisticsChunk(of: Scalar.self)
   var reference = 0.0  // the first chunk's rounded mean
@@ -105,13 +110,28 @@ func chunkedLayerStatistics<Scalar: BLASScalar>(
   while start < n {
     let length = min(chunk, n - start)
     let count = Double(length)
+    if let (input, residual) = forming {
+      // The chunk's sum, fetching the next chunk's two inputs along the way.
+      Scalar._add(
+        input + start, residual + start, into: UnsafeMutablePointer(mutating: x + start),
+        count: length, streamingCopy: nil, ahead: start + 2 * chunk <= n ? chunk : 0)
+    }
     let m = Scalar(Scalar._blasSum(x + start, count: length) / count)
     if start == 0 { reference = Double(m) }
     // While the chunk is in L1, and fetching the next chunk (measured at 16x65536 in
     // Scripts/probe.sh long-rows: 7-15 % faster).
-    let next = start + 2 * chunk <= n ? x + start + chunk : nil
+    let next = forming == nil && start + 2 * chunk <= n ? x + start + chunk : nil
     let moments = Scalar._shiftedMoments(x + start, shift: m, count: length, fetching: next)
-    guard moments.sum.isFinite, moments.squares.isFinite else { return nil }
+    guard moments.sum.isFinite, moments.squares.isFinite else {
+      if let (input, residual) = forming, start + length < n {
+        // The rest of the sum, for the careful path.
+        let rest = start + length
+        Scalar._add(
+          input + rest, residual + rest, into: UnsafeMutablePointer(mutating: x + rest),
+          count: n - rest, streamingCopy: nil, ahead: 0)
+      }
+      return nil
+    }
     let chunkOffset = (Double(m) - reference) + moments.sum / count
     let chunkSquares = max(moments.squares - moments.sum * (moments.sum / count), 0)
     let total = merged + count
