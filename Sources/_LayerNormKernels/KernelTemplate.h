@@ -706,36 +706,43 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     out = VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb)));                             \
   } while (0)
   ptrdiff_t i = 0;
-  if (streaming == 2 && i + 4 * LANES <= n) {
-    // Streamed with look-ahead loads (see lnk_backward_rows_avx2): each step's four
-    // vectors computed before the previous step's are stored, as in LNK_STREAM_LOOP.
-    VEC c0, c1, c2, c3;
-    LNK_DX(c0, i);
-    LNK_DX(c1, i + LANES);
-    LNK_DX(c2, i + 2 * LANES);
-    LNK_DX(c3, i + 3 * LANES);
-    for (; i + 8 * LANES <= n; i += 4 * LANES) {
-      LNK_FETCH_NEXT(i);
-      LNK_FETCH_NEXT(i + 2 * LANES);
-      VEC n0, n1, n2, n3;
-      LNK_DX(n0, i + 4 * LANES);
-      LNK_DX(n1, i + 5 * LANES);
-      LNK_DX(n2, i + 6 * LANES);
-      LNK_DX(n3, i + 7 * LANES);
-      VSTREAM(dx + i, c0);
-      VSTREAM(dx + i + LANES, c1);
-      VSTREAM(dx + i + 2 * LANES, c2);
-      VSTREAM(dx + i + 3 * LANES, c3);
-      c0 = n0, c1 = n1, c2 = n2, c3 = n3;
-    }
-    LNK_FETCH_NEXT(i);
-    LNK_FETCH_NEXT(i + 2 * LANES);
-    VSTREAM(dx + i, c0);
-    VSTREAM(dx + i + LANES, c1);
-    VSTREAM(dx + i + 2 * LANES, c2);
-    VSTREAM(dx + i + 3 * LANES, c3);
-    i += 4 * LANES;
+  // Streamed with look-ahead loads (see lnk_backward_rows_avx2): each step's four vectors
+  // computed before the previous step's are stored, as in LNK_STREAM_LOOP; the form of the
+  // stores chosen once a row, as below.
+#define LNK_DX_LOOKAHEAD(STREAM)                                                \
+  {                                                                             \
+    VEC c0, c1, c2, c3;                                                         \
+    LNK_DX(c0, i);                                                              \
+    LNK_DX(c1, i + LANES);                                                      \
+    LNK_DX(c2, i + 2 * LANES);                                                  \
+    LNK_DX(c3, i + 3 * LANES);                                                  \
+    for (; i + 8 * LANES <= n; i += 4 * LANES) {                                \
+      LNK_FETCH_NEXT(i);                                                        \
+      LNK_FETCH_NEXT(i + 2 * LANES);                                            \
+      VEC n0, n1, n2, n3;                                                       \
+      LNK_DX(n0, i + 4 * LANES);                                                \
+      LNK_DX(n1, i + 5 * LANES);                                                \
+      LNK_DX(n2, i + 6 * LANES);                                                \
+      LNK_DX(n3, i + 7 * LANES);                                                \
+      STREAM(dx + i, c0);                                                       \
+      STREAM(dx + i + LANES, c1);                                               \
+      STREAM(dx + i + 2 * LANES, c2);                                           \
+      STREAM(dx + i + 3 * LANES, c3);                                           \
+      c0 = n0, c1 = n1, c2 = n2, c3 = n3;                                       \
+    }                                                                           \
+    LNK_FETCH_NEXT(i);                                                          \
+    LNK_FETCH_NEXT(i + 2 * LANES);                                              \
+    STREAM(dx + i, c0);                                                         \
+    STREAM(dx + i + LANES, c1);                                                 \
+    STREAM(dx + i + 2 * LANES, c2);                                             \
+    STREAM(dx + i + 3 * LANES, c3);                                             \
+    i += 4 * LANES;                                                             \
   }
+  if (streaming == 2 && i + 4 * LANES <= n) {
+    if (((size_t)dx & 31) == 0) LNK_DX_LOOKAHEAD(VSTREAM_WIDE)
+    else LNK_DX_LOOKAHEAD(VSTREAM_HALVES)
+  }
+#undef LNK_DX_LOOKAHEAD
   // A line a step: one fetch of the next row's lines and two streamed stores, the form of
   // the stores chosen once a row (VSTREAM tests the alignment per store, and clang kept
   // that test in the loop beside the fetch test and reloaded pointers). 10-12 % faster at
