@@ -5,8 +5,9 @@
 /// Rows of at least this many bytes (128 KiB) are long: the row, its weight and its bias
 /// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
 /// them from farther out more than once. LayerNorm takes a long row's statistics a chunk at
-/// a time (``chunkedLayerStatistics(_:count:eps:)``) and writes a group of long rows a
-/// column chunk at a time (``normalizeLongRows(_:into:rows:_:forming:mean:rstd:streaming:extreme:)``).
+/// a time (``chunkedLayerStatistics(_:count:eps:forming:)``) and writes a group of long
+/// rows a column chunk at a time
+/// (``normalizeLongRows(_:into:rows:_:forming:mean:rstd:streaming:extreme:)``).
 func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
   n * MemoryLayout<Scalar>.size >= 1 << 17
 }
