@@ -113,7 +113,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
   } while (0)
 
 // One vector's value at element `index` into `out`; WEXPR and BEXPR see it as `v` and `j`.
-#define LNK_VECTOR_VALUE(out, WEXPR, BEXPR, index)                      \
+#define LNK_VECTOR_VALUE(out, index, WEXPR, BEXPR)                      \
   do {                                                                  \
     const ptrdiff_t j = (index);                                        \
     VEC v = VMUL(VSUB(VSUB(VLOAD(x + j), sh), ce), r);                  \
@@ -126,7 +126,7 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 #define LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, index)                     \
   do {                                                                  \
     VEC value;                                                          \
-    LNK_VECTOR_VALUE(value, WEXPR, BEXPR, index);                       \
+    LNK_VECTOR_VALUE(value, index, WEXPR, BEXPR);                       \
     STORE(y + (index), value);                                          \
   } while (0)
 
@@ -139,36 +139,42 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
   }                                                                     \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
-// Streamed stores with look-ahead loads (see lnk_near_after): four vectors a step, each
-// step's values computed (all its loads of x, weight and bias done) before the previous
-// step's values are stored. Same values as LNK_VECTOR_LOOP.
-#define LNK_STREAM_LOOP(STORE, WEXPR, BEXPR)                            \
-  if (i + 4 * LANES <= n) {                                             \
-    VEC c0, c1, c2, c3;                                                 \
-    LNK_VECTOR_VALUE(c0, WEXPR, BEXPR, i);                              \
-    LNK_VECTOR_VALUE(c1, WEXPR, BEXPR, i + LANES);                      \
-    LNK_VECTOR_VALUE(c2, WEXPR, BEXPR, i + 2 * LANES);                  \
-    LNK_VECTOR_VALUE(c3, WEXPR, BEXPR, i + 3 * LANES);                  \
-    for (; i + 8 * LANES <= n; i += 4 * LANES) {                        \
-      LNK_AHEAD(i);                                                     \
-      VEC n0, n1, n2, n3;                                               \
-      LNK_VECTOR_VALUE(n0, WEXPR, BEXPR, i + 4 * LANES);                \
-      LNK_VECTOR_VALUE(n1, WEXPR, BEXPR, i + 5 * LANES);                \
-      LNK_VECTOR_VALUE(n2, WEXPR, BEXPR, i + 6 * LANES);                \
-      LNK_VECTOR_VALUE(n3, WEXPR, BEXPR, i + 7 * LANES);                \
-      STORE(y + i, c0);                                                 \
-      STORE(y + i + LANES, c1);                                         \
-      STORE(y + i + 2 * LANES, c2);                                     \
-      STORE(y + i + 3 * LANES, c3);                                     \
-      c0 = n0, c1 = n1, c2 = n2, c3 = n3;                               \
-    }                                                                   \
-    LNK_AHEAD(i);                                                       \
-    STORE(y + i, c0);                                                   \
-    STORE(y + i + LANES, c1);                                           \
-    STORE(y + i + 2 * LANES, c2);                                       \
-    STORE(y + i + 3 * LANES, c3);                                       \
-    i += 4 * LANES;                                                     \
-  }                                                                     \
+// Streamed stores with look-ahead loads (see lnk_near_after), for the forward's write and
+// the backward's second pass: four vectors a step, each step's values (VALUE(v, index, ...)
+// does all of a vector's loads) computed before the previous step's are stored at `out`;
+// FETCH(i) once a step. Needs i + 4 * LANES <= n; leaves i after the last whole step.
+#define LNK_LOOKAHEAD_STEPS(FETCH, STORE, out, VALUE, ...)               \
+  {                                                                      \
+    VEC c0, c1, c2, c3;                                                  \
+    VALUE(c0, i, ##__VA_ARGS__);                                         \
+    VALUE(c1, i + LANES, ##__VA_ARGS__);                                 \
+    VALUE(c2, i + 2 * LANES, ##__VA_ARGS__);                             \
+    VALUE(c3, i + 3 * LANES, ##__VA_ARGS__);                             \
+    for (; i + 8 * LANES <= n; i += 4 * LANES) {                         \
+      FETCH(i);                                                          \
+      VEC n0, n1, n2, n3;                                                \
+      VALUE(n0, i + 4 * LANES, ##__VA_ARGS__);                           \
+      VALUE(n1, i + 5 * LANES, ##__VA_ARGS__);                           \
+      VALUE(n2, i + 6 * LANES, ##__VA_ARGS__);                           \
+      VALUE(n3, i + 7 * LANES, ##__VA_ARGS__);                           \
+      STORE((out) + i, c0);                                              \
+      STORE((out) + i + LANES, c1);                                      \
+      STORE((out) + i + 2 * LANES, c2);                                  \
+      STORE((out) + i + 3 * LANES, c3);                                  \
+      c0 = n0, c1 = n1, c2 = n2, c3 = n3;                                \
+    }                                                                    \
+    FETCH(i);                                                            \
+    STORE((out) + i, c0);                                                \
+    STORE((out) + i + LANES, c1);                                        \
+    STORE((out) + i + 2 * LANES, c2);                                    \
+    STORE((out) + i + 3 * LANES, c3);                                    \
+    i += 4 * LANES;                                                      \
+  }
+
+// The forward's write with look-ahead loads: the same values as LNK_VECTOR_LOOP.
+#define LNK_STREAM_LOOP(STORE, WEXPR, BEXPR)                             \
+  if (i + 4 * LANES <= n)                                                \
+    LNK_LOOKAHEAD_STEPS(LNK_AHEAD, STORE, y, LNK_VECTOR_VALUE, WEXPR, BEXPR) \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
@@ -706,43 +712,14 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     out = VMUL(r, VSUB(VSUB(g, va), VMUL(xh, vb)));                             \
   } while (0)
   ptrdiff_t i = 0;
-  // Streamed with look-ahead loads (see lnk_backward_rows_avx2): each step's four vectors
-  // computed before the previous step's are stored, as in LNK_STREAM_LOOP; the form of the
-  // stores chosen once a row, as below.
-#define LNK_DX_LOOKAHEAD(STREAM)                                                \
-  {                                                                             \
-    VEC c0, c1, c2, c3;                                                         \
-    LNK_DX(c0, i);                                                              \
-    LNK_DX(c1, i + LANES);                                                      \
-    LNK_DX(c2, i + 2 * LANES);                                                  \
-    LNK_DX(c3, i + 3 * LANES);                                                  \
-    for (; i + 8 * LANES <= n; i += 4 * LANES) {                                \
-      LNK_FETCH_NEXT(i);                                                        \
-      LNK_FETCH_NEXT(i + 2 * LANES);                                            \
-      VEC n0, n1, n2, n3;                                                       \
-      LNK_DX(n0, i + 4 * LANES);                                                \
-      LNK_DX(n1, i + 5 * LANES);                                                \
-      LNK_DX(n2, i + 6 * LANES);                                                \
-      LNK_DX(n3, i + 7 * LANES);                                                \
-      STREAM(dx + i, c0);                                                       \
-      STREAM(dx + i + LANES, c1);                                               \
-      STREAM(dx + i + 2 * LANES, c2);                                           \
-      STREAM(dx + i + 3 * LANES, c3);                                           \
-      c0 = n0, c1 = n1, c2 = n2, c3 = n3;                                       \
-    }                                                                           \
-    LNK_FETCH_NEXT(i);                                                          \
-    LNK_FETCH_NEXT(i + 2 * LANES);                                              \
-    STREAM(dx + i, c0);                                                         \
-    STREAM(dx + i + LANES, c1);                                                 \
-    STREAM(dx + i + 2 * LANES, c2);                                             \
-    STREAM(dx + i + 3 * LANES, c3);                                             \
-    i += 4 * LANES;                                                             \
-  }
+  // Streamed with look-ahead loads (see lnk_backward_rows_avx2), the form of the stores
+  // chosen once a row, as below.
+#define LNK_FETCH_STEP(i) LNK_FETCH_NEXT(i); LNK_FETCH_NEXT((i) + 2 * LANES)
   if (streaming == 2 && i + 4 * LANES <= n) {
-    if (((size_t)dx & 31) == 0) LNK_DX_LOOKAHEAD(VSTREAM_WIDE)
-    else LNK_DX_LOOKAHEAD(VSTREAM_HALVES)
+    if (((size_t)dx & 31) == 0) LNK_LOOKAHEAD_STEPS(LNK_FETCH_STEP, VSTREAM_WIDE, dx, LNK_DX)
+    else LNK_LOOKAHEAD_STEPS(LNK_FETCH_STEP, VSTREAM_HALVES, dx, LNK_DX)
   }
-#undef LNK_DX_LOOKAHEAD
+#undef LNK_FETCH_STEP
   // A line a step: one fetch of the next row's lines and two streamed stores, the form of
   // the stores chosen once a row (VSTREAM tests the alignment per store, and clang kept
   // that test in the loop beside the fetch test and reloaded pointers). 10-12 % faster at
@@ -979,6 +956,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_VECTOR_STEP
 #undef LNK_VECTOR_VALUE
 #undef LNK_STREAM_LOOP
+#undef LNK_LOOKAHEAD_STEPS
 #undef LNK_PAIR_STEP
 #undef LNK_PAIR_LOOP
 #undef LNK_PAIR_W
