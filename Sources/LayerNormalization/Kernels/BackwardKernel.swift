@@ -23,14 +23,20 @@ struct BackwardProblem<Scalar: BLASScalar>: @unchecked Sendable {
 /// At most 256 rows added in `Scalar` before the blocks are added in `Double`; about 4 MiB
 /// of Float input a block, since every block keeps a partial sum of a whole row for each
 /// gradient (at 1 MiB a block, 512x16384 allocated and faulted in 4 MiB of partial sums a
-/// call and ran 25 % slower than now). An input worth two threads keeps at least 4 blocks
-/// where it has 4 rows, so that a few long rows still split over threads; a smaller one
-/// stays whole (64x768 in 4 blocks was 10 % slower than in one).
+/// call and ran 25 % slower than now). An input of `backwardSplitElements` or more keeps at
+/// least 4 blocks where it has 4 rows, so that a few long rows still split over threads; a
+/// smaller one stays whole, on one thread.
 func backwardBlockRows(rows: Int, features: Int) -> Int {
   let rowsByBytes = min(256, max(1, (1 << 20) / features))
-  guard rows &* features >= 2 * minimumElementsPerThread else { return rowsByBytes }
+  guard rows &* features >= backwardSplitElements else { return rowsByBytes }
   return min(rowsByBytes, max(1, (rows + 3) / 4))
 }
+
+/// Inputs from this many elements on are cut into at least 4 blocks (see
+/// ``backwardBlockRows(rows:features:)``). Smaller ones stay one block: 64x768 in 4 blocks
+/// measured 10 % slower than in one on one thread, and 1-42 % slower in three alternating
+/// runs when this limit followed the forward's for a second thread down to 16384.
+let backwardSplitElements = 1 << 16
 
 /// Runs `problem`: rows split over threads at block boundaries, each block's weight and
 /// bias sums kept apart, then the blocks added in order.

@@ -110,6 +110,14 @@ void lnk_add_blocks_f64(const double *partials, ptrdiff_t blocks, ptrdiff_t stri
 /// Orders the non-temporal stores before what follows.
 void lnk_store_fence(void);
 
+/// Runs body(context, part) for every part in 0..<parts on the calling thread and the
+/// package's worker threads (at most one fewer than the processors online, started on first
+/// use; after each call they keep looking for the next one for 50 us, then sleep) and
+/// returns 1 once all are done. Returns 0 without running anything while the workers serve
+/// another thread's call (or when `parts` is not in 1...65535).
+int lnk_run_parallel(ptrdiff_t parts, void (*body)(void *context, ptrdiff_t part),
+                     void *context);
+
 #ifdef __cplusplus
 }
 #endif
