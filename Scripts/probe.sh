@@ -16,12 +16,15 @@
 #   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
 #                                                      PyTorch's in one process (needs the
 #                                                      peers' venv: Scripts/compare-peers.sh)
+#   Scripts/probe.sh worker-handoff [ROWSxCOLS ...]  the package's worker threads: an
+#                                                      empty call, and two threads on
+#                                                      small inputs
 #   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
 #                                                      against their version at git
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|kernel-ab|backward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|kernel-ab|backward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 if [ "$name" = backward-vs-torch ]; then
@@ -38,7 +41,8 @@ fi
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
 flags=(-O2)
-if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] || [ "$name" = kernel-ab ]; then
+if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
+  [ "$name" = kernel-ab ] || [ "$name" = worker-handoff ]; then
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
@@ -48,6 +52,10 @@ if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-
   [ "$name" = store-aliasing ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
+fi
+if [ "$name" = worker-handoff ]; then
+  sources+=(Sources/_LayerNormKernels/Kernels.c Sources/_LayerNormKernels/Workers.c)
+  flags+=(-ISources/_LayerNormKernels/include -lpthread)
 fi
 mkdir -p .build/probes
 if [ "$name" = kernel-ab ]; then
