@@ -32,7 +32,9 @@ public struct LayerNorm<Scalar: BLASScalar>: Normalization {
   public var bias: [Scalar]?
   /// The most threads one call may use; rows are split over them in fixed blocks, so the
   /// result is bitwise the same for any value. Defaults to the processors online; values
-  /// below 1 count as 1.
+  /// below 1 count as 1. A call of 16384 elements or more runs on the package's worker
+  /// threads too, which keep looking for the next call for 50 µs after each one (a busy
+  /// core meanwhile); 1 keeps every call on the calling thread.
   public var maximumThreadCount: Int
 
   /// The number of elements in one normalized row, `normalizedShape.reduce(1, *)`.
