@@ -714,7 +714,7 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   ptrdiff_t i = 0;
   // Streamed with look-ahead loads (see lnk_backward_rows_avx2), the form of the stores
   // chosen once a row, as below.
-#define LNK_FETCH_STEP(i) LNK_FETCH_NEXT(i); LNK_FETCH_NEXT((i) + 2 * LANES)
+#define LNK_FETCH_STEP(i) do { LNK_FETCH_NEXT(i); LNK_FETCH_NEXT((i) + 2 * LANES); } while (0)
   if (streaming == 2 && i + 4 * LANES <= n) {
     if (((size_t)dx & 31) == 0) LNK_LOOKAHEAD_STEPS(LNK_FETCH_STEP, VSTREAM_WIDE, dx, LNK_DX)
     else LNK_LOOKAHEAD_STEPS(LNK_FETCH_STEP, VSTREAM_HALVES, dx, LNK_DX)
