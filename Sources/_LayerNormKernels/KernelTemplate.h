@@ -15,9 +15,22 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 
 // `ahead`, when not NULL, is memory read next: the loops below fetch half as many bytes
 // of it as they read of x, one line per 4 vectors (128 bytes) of x, so that a long row's
-// successor streams in while the row is computed from cache.
+// successor streams in while the row is computed from cache. With `also` (a byte offset,
+// not 0) the same line of a second region `ahead + also` too, both into L2 only: the fused
+// add's next input and residual, which into L1 would push out the block being normalized
+// (see lnk_finish_rows).
 #define LNK_AHEAD(i)                                                                   \
-  if (ahead) _mm_prefetch(ahead + (i) * (ptrdiff_t)sizeof(T) / 2, _MM_HINT_T0)
+  do {                                                                                 \
+    if (ahead) {                                                                       \
+      const char *line = ahead + (i) * (ptrdiff_t)sizeof(T) / 2;                       \
+      if (also) {                                                                      \
+        _mm_prefetch(line, _MM_HINT_T1);                                               \
+        _mm_prefetch(line + also, _MM_HINT_T1);                                        \
+      } else {                                                                         \
+        _mm_prefetch(line, _MM_HINT_T0);                                               \
+      }                                                                                \
+    }                                                                                  \
+  } while (0)
 
 // A streamed (non-temporal) store holds up any later load whose address matches it in the
 // low 12 bits until the store drains (4K aliasing). An output 16-112 bytes after an input
@@ -40,7 +53,7 @@ static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
 
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
-                                                  const char *ahead) {
+                                                  const char *ahead, ptrdiff_t also) {
   const VEC s = VSET1(shift);
   double sum = 0, squares = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -99,7 +112,7 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
 
 void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double *squares,
                            const T *next) {
-  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, (const char *)next);
+  LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, (const char *)next, 0);
 }
 
 // One element, as the vector loop computes it (same operation order, so the head and tail
@@ -179,7 +192,8 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
-                                                    int streaming, const char *ahead) {
+                                                    int streaming, const char *ahead,
+                                                    ptrdiff_t also) {
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   ptrdiff_t i = 0;
   if (streaming) {
@@ -221,7 +235,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
 
 void LNK_NAME(lnk_normalize)(const T *x, T *y, ptrdiff_t n, T shift, T center, T rstd,
                              const T *w, const T *b, int streaming) {
-  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL);
+  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL, 0);
 }
 
 // One vector of each of two rows at element `index`, sharing the loads of w and b.
@@ -246,8 +260,8 @@ LNK_TARGET void LNK_NAME(lnk_normalize_pair)(const T *x0, T *y0, T shift0, T cen
                                              int streaming) {
   if (streaming && (((size_t)y0 | (size_t)y1) & 15) != 0) {
     // A row that starts unaligned takes the single-row kernel's head loop.
-    LNK_NAME(lnk_normalize_avx2)(x0, y0, n, shift0, center0, rstd0, w, b, streaming, NULL);
-    LNK_NAME(lnk_normalize_avx2)(x1, y1, n, shift1, center1, rstd1, w, b, streaming, NULL);
+    LNK_NAME(lnk_normalize_avx2)(x0, y0, n, shift0, center0, rstd0, w, b, streaming, NULL, 0);
+    LNK_NAME(lnk_normalize_avx2)(x1, y1, n, shift1, center1, rstd1, w, b, streaming, NULL, 0);
     return;
   }
   const VEC sh0 = VSET1(shift0), ce0 = VSET1(center0), r0 = VSET1(rstd0);
@@ -267,9 +281,9 @@ LNK_TARGET void LNK_NAME(lnk_normalize_pair)(const T *x0, T *y0, T shift0, T cen
   // The last elements (fewer than a vector), as the single-row kernel finishes a row.
   if (i < n) {
     LNK_NAME(lnk_normalize_avx2)(x0 + i, y0 + i, n - i, shift0, center0, rstd0, w ? w + i : NULL,
-                                 b ? b + i : NULL, streaming, NULL);
+                                 b ? b + i : NULL, streaming, NULL, 0);
     LNK_NAME(lnk_normalize_avx2)(x1 + i, y1 + i, n - i, shift1, center1, rstd1, w ? w + i : NULL,
-                                 b ? b + i : NULL, streaming, NULL);
+                                 b ? b + i : NULL, streaming, NULL, 0);
   }
 }
 
@@ -348,10 +362,21 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   const double count = (double)n;
   ptrdiff_t extremes = 0;
   // Rows of 1 KiB or more fetch their share of the next block (a row) along their two
-  // passes, half in each, rather than asking for it all at once; shorter rows, a shorter
-  // next block and two regions ask at the start of each row.
+  // passes, half in each, rather than asking for it all at once; shorter rows and a shorter
+  // next block ask at the start of each row. Two regions (the fused add's next input and
+  // residual) are fetched along the passes at every row length, into L2: with the block
+  // added into a 32 KiB scratch, fetching them into L1, all at the start of each row or
+  // during the add left memory idle or pushed the scratch out (throwaway harness, Float,
+  // the variants interleaved in one process, medians of 21: 32768x128 6.1-6.5 ms during
+  // the add or a share per row, 5.0 along into L1, 4.7-5.0 into L2; 16384x256 5.6-6.4,
+  // 4.5-5.3, 4.2-5.1; 4096x768 4.0-4.4, 3.7, 3.4; 8192x1024 10.2-10.9, 9.1-10.0, 9.5-9.8;
+  // 2048x4096 9.3-9.4, 9.0-9.6, 8.6-9.7; 4096x2048 8.7-8.8 all three). One region into L2
+  // instead was 0-4 % slower.
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
-  const int along = next && !also_next && next_bytes == rows * row_bytes && row_bytes >= 1024;
+  const int along = next && next_bytes == rows * row_bytes &&
+                    (also_next ? centered : row_bytes >= 1024);
+  const ptrdiff_t also =
+      along && also_next ? (ptrdiff_t)((size_t)also_next - (size_t)next) : 0;
   // A row's share of a region, whole lines (one division per block, not per row).
   const ptrdiff_t share = next ? ((next_bytes + rows - 1) / rows + 63) & ~(ptrdiff_t)63 : 0;
   ptrdiff_t fetched = 0;
@@ -371,7 +396,7 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
     if (centered) {
       const T m0 = (T)(sums[r] / count);
       double sum, squares;
-      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares, ahead);
+      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares, ahead, also);
       if (!LNK_NAME(lnk_ordinary)(sum, squares, n)) { extreme[extremes++] = r; continue; }
       const double c = sum / count;
       double variance = squares / count - c * c;
@@ -380,14 +405,14 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
       if (mean) mean[r] = (T)((double)m0 + c);
       if (rstd) rstd[r] = (T)s;
       LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming,
-                                   ahead ? ahead + row_bytes / 2 : NULL);
+                                   ahead ? ahead + row_bytes / 2 : NULL, also);
     } else {
       if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
       const double s = 1 / sqrt(sums[r] / count + eps);
       if (rstd) rstd[r] = (T)s;
       // RMSNorm has one pass here, which fetches the first half of the next row; the
       // hardware prefetcher finds the rest.
-      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming, ahead);
+      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming, ahead, 0);
     }
   }
   return extremes;

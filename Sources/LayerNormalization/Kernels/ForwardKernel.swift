@@ -46,14 +46,21 @@ let longRowGroupBytes = 1 << 20
 /// Inputs larger than this (the 512 KiB L2 of one core) fetch each next block ahead.
 let prefetchInputBytes = 1 << 19
 
-/// The fused add-and-LayerNorm with a streamed sum fetches the next block's two inputs
-/// during passes 2 and 3, a share at the start of each row, for rows up to this long
-/// (1 KiB); longer rows (and RMSNorm's) fetch them during the add. A short row's fixed
-/// cost (its BLAS call, sums, square root) leaves memory idle between adds unless the
-/// fetches are spread over it. `Scripts/probe.sh fused-add-fetch` (both schemes
-/// interleaved in one process, Float): 32768x128 9-13 %, 65536x64 15-23 %, 16384x256
-/// 3-8 % faster spread out; 8192x512 7-13 %, 4096x768 9-10 %, 8192x1024 13 % slower.
-let fusedAddFetchInPassesRowBytes = 1 << 10
+/// The fused add-and-LayerNorm forms each block's sum in a scratch block and, for rows up to
+/// this long (4 KiB), fetches the next block's two inputs during passes 2 and 3, into L2 and
+/// spread along the rows (see `lnk_finish_rows`); longer rows (and RMSNorm's, which have
+/// one pass) fetch them during the add. A short row's fixed cost (its BLAS call, sums,
+/// square root) leaves memory idle unless the fetches are spread over it. Both places
+/// alternated in one process (benchmark, one thread, medians of 15-21, two runs), Float:
+/// 32768x128 1.28x faster, 16384x256 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024
+/// 1.11-1.17x; Double: 32768x128 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x.
+/// (`Scripts/probe.sh fused-add-fetch` has both in C.)
+let fusedAddFetchInPassesRowBytes = 1 << 12
+
+/// The same limit when the sum is also streamed out (`add_forward_sum`, large inputs): rows
+/// of 1 KiB or less were 1.10-1.23x faster fetching in passes 2 and 3, rows of 2-4 KiB
+/// 0.86-1.09x (Float 8192x1024 0.86x and 0.96x, Double 8192x512 0.89x).
+let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
 
 /// Runs `problem` over all its rows, on up to `maximumThreads` threads.
 @specialized(where Scalar == Float)
@@ -103,7 +110,8 @@ func forwardRows<Scalar: BLASScalar>(
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   let fetchSumInputsInPasses =
     p.kind == .layer && sumInScratch && fetchAhead
-    && n * MemoryLayout<Scalar>.size <= fusedAddFetchInPassesRowBytes
+    && n * MemoryLayout<Scalar>.size
+      <= (streamingSum ? fusedAddWithSumFetchInPassesRowBytes : fusedAddFetchInPassesRowBytes)
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
@@ -125,8 +133,8 @@ func forwardRows<Scalar: BLASScalar>(
         x = UnsafePointer((p.sum ?? p.output) + offset)
       } else if let residual = p.residual {
         // In the scratch block: copied out past the caches with a streamed sum, and the
-        // next block's input and residual fetched during this one's add (or in passes 2
-        // and 3, for short rows).
+        // next block's input and residual fetched in passes 2 and 3 (longer rows and
+        // RMSNorm's: during this one's add; see fusedAddFetchInPassesRowBytes).
         let formed = sumInScratch ? scratch.baseAddress! : (p.sum ?? p.output) + offset
         let copy = streamingSum ? p.sum.map { $0 + offset } : nil
         let ahead =
