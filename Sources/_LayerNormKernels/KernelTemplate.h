@@ -361,9 +361,11 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
                                     ptrdiff_t next_bytes, ptrdiff_t *extreme) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
-  // Rows of 1 KiB or more fetch their share of the next block (a row) along their two
-  // passes, half in each, rather than asking for it all at once; shorter rows and a shorter
-  // next block ask at the start of each row. Two regions (the fused add's next input and
+  // Rows of 256 bytes or more fetch their share of the next block (a row) along their two
+  // passes, half in each, rather than asking for it all at once (kernel-ab against the
+  // start of each row for rows under 1 KiB, three runs: Float 32768x128 6-9 % faster,
+  // 43696x96 3-4 %, 65536x64 0-5 %; Double 65536x64 5-12 %, 43696x96 1-8 %, 131072x32
+  // 6 %); shorter rows and a shorter next block ask at the start of each row. Two regions (the fused add's next input and
   // residual) are fetched along the passes at every row length, into L2: with the block
   // added into a 32 KiB scratch, fetching them into L1, all at the start of each row or
   // during the add left memory idle or pushed the scratch out (throwaway harness, Float,
@@ -374,7 +376,7 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   // instead was 0-4 % slower.
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const int along = next && next_bytes == rows * row_bytes &&
-                    (also_next ? centered : row_bytes >= 1024);
+                    (also_next ? centered : row_bytes >= 256);
   const ptrdiff_t also =
       along && also_next ? (ptrdiff_t)((size_t)also_next - (size_t)next) : 0;
   // A row's share of a region, whole lines (one division per block, not per row).

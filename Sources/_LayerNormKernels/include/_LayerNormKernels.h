@@ -60,8 +60,8 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
 /// left unwritten and its index stored in `extreme`; the count of such rows is returned.
 /// `next` (may be NULL) is `next_bytes` the caller reads next, and `also_next` (may be
 /// NULL) as many more (the fused add's two inputs): they are prefetched along the rows'
-/// passes (one region, rows under 1 KiB or a shorter next block: a share at the start of
-/// each row), so memory streams while this block computes from cache.
+/// passes (one region, rows under 256 bytes or a shorter next block: a share at the start
+/// of each row), so memory streams while this block computes from cache.
 ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const float *w,
                               const float *b, float *mean, float *rstd, int streaming,
