@@ -354,26 +354,27 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
   return isfinite(sum) && isfinite(squares) && squares >= LNK_TINY_SQUARES * (double)n;
 }
 
-ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
-                                    const double *sums, double eps, int centered, const T *w,
-                                    const T *b, T *mean, T *rstd, int streaming,
-                                    const void *next, const void *also_next,
-                                    ptrdiff_t next_bytes, ptrdiff_t *extreme) {
+// lnk_finish_rows, `group_rows` (4 or 1, a constant where inlined) rows at a time: their
+// moments, then their statistics (four together in lnk_statistics4), then their writes.
+static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_groups)(
+    const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered,
+    const T *w, const T *b, T *mean, T *rstd, int streaming, const void *next,
+    const void *also_next, ptrdiff_t next_bytes, ptrdiff_t *extreme, const ptrdiff_t group_rows) {
   const double count = (double)n;
   ptrdiff_t extremes = 0;
   // Rows of 256 bytes or more fetch their share of the next block (a row) along their two
   // passes, half in each, rather than asking for it all at once (kernel-ab against the
   // start of each row for rows under 1 KiB, three runs: Float 32768x128 6-9 % faster,
   // 43696x96 3-4 %, 65536x64 0-5 %; Double 65536x64 5-12 %, 43696x96 1-8 %, 131072x32
-  // 6 %); shorter rows and a shorter next block ask at the start of each row. Two regions (the fused add's next input and
-  // residual) are fetched along the passes at every row length, into L2: with the block
-  // added into a 32 KiB scratch, fetching them into L1, all at the start of each row or
-  // during the add left memory idle or pushed the scratch out (throwaway harness, Float,
-  // the variants interleaved in one process, medians of 21: 32768x128 6.1-6.5 ms during
-  // the add or a share per row, 5.0 along into L1, 4.7-5.0 into L2; 16384x256 5.6-6.4,
-  // 4.5-5.3, 4.2-5.1; 4096x768 4.0-4.4, 3.7, 3.4; 8192x1024 10.2-10.9, 9.1-10.0, 9.5-9.8;
-  // 2048x4096 9.3-9.4, 9.0-9.6, 8.6-9.7; 4096x2048 8.7-8.8 all three). One region into L2
-  // instead was 0-4 % slower.
+  // 6 %); shorter rows and a shorter next block ask at the start of each row. Two regions
+  // (the fused add's next input and residual) are fetched along the passes at every row
+  // length, into L2: with the block added into a 32 KiB scratch, fetching them into L1,
+  // all at the start of each row or during the add left memory idle or pushed the scratch
+  // out (throwaway harness, Float, the variants interleaved in one process, medians of 21:
+  // 32768x128 6.1-6.5 ms during the add or a share per row, 5.0 along into L1, 4.7-5.0
+  // into L2; 16384x256 5.6-6.4, 4.5-5.3, 4.2-5.1; 4096x768 4.0-4.4, 3.7, 3.4; 8192x1024
+  // 10.2-10.9, 9.1-10.0, 9.5-9.8; 2048x4096 9.3-9.4, 9.0-9.6, 8.6-9.7; 4096x2048 8.7-8.8
+  // all three). One region into L2 instead was 0-4 % slower.
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const int along = next && next_bytes == rows * row_bytes &&
                     (also_next ? centered : row_bytes >= 256);
@@ -382,42 +383,74 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   // A row's share of a region, whole lines (one division per block, not per row).
   const ptrdiff_t share = next ? ((next_bytes + rows - 1) / rows + 63) & ~(ptrdiff_t)63 : 0;
   ptrdiff_t fetched = 0;
-  for (ptrdiff_t r = 0; r < rows; r++) {
-    const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
-    if (next && !along) {
-      // This row's share of each region, so that memory keeps streaming while the rows
-      // of this block are computed from cache.
-      const ptrdiff_t to = fetched + share < next_bytes ? fetched + share : next_bytes;
-      for (; fetched < to; fetched += 64) {
-        _mm_prefetch((const char *)next + fetched, _MM_HINT_T0);
-        if (also_next) _mm_prefetch((const char *)also_next + fetched, _MM_HINT_T0);
+  for (ptrdiff_t first = 0; first < rows; first += group_rows) {
+    const ptrdiff_t group = rows - first < group_rows ? rows - first : group_rows;
+    double sum[4] = {0, 0, 0, 0}, squares[4] = {1, 1, 1, 1}, center[4], scale[4];
+    T shift[4] = {0, 0, 0, 0};
+    for (ptrdiff_t k = 0; k < group; k++) {
+      const ptrdiff_t r = first + k;
+      const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
+      if (next && !along) {
+        // This row's share of each region, so that memory keeps streaming while the rows
+        // of this block are computed from cache.
+        const ptrdiff_t to = fetched + share < next_bytes ? fetched + share : next_bytes;
+        for (; fetched < to; fetched += 64) {
+          _mm_prefetch((const char *)next + fetched, _MM_HINT_T0);
+          if (also_next) _mm_prefetch((const char *)also_next + fetched, _MM_HINT_T0);
+        }
+      }
+      if (centered) {
+        shift[k] = (T)(sums[r] / count);
+        LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
+      } else {
+        // RMSNorm: the same statistics with a zero sum (c = 0, variance = sums[r] / n).
+        squares[k] = sums[r];
       }
     }
-    const T *xr = x + r * n;
-    T *yr = y + r * n;
-    if (centered) {
-      const T m0 = (T)(sums[r] / count);
-      double sum, squares;
-      LNK_NAME(lnk_moments_avx2)(xr, m0, n, &sum, &squares, ahead, also);
-      if (!LNK_NAME(lnk_ordinary)(sum, squares, n)) { extreme[extremes++] = r; continue; }
-      const double c = sum / count;
-      double variance = squares / count - c * c;
-      if (variance < 0) variance = 0;
-      const double s = 1 / sqrt(variance + eps);
-      if (mean) mean[r] = (T)((double)m0 + c);
-      if (rstd) rstd[r] = (T)s;
-      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, m0, (T)c, (T)s, w, b, streaming,
-                                   ahead ? ahead + row_bytes / 2 : NULL, also);
+    if (group_rows == 4) {
+      lnk_statistics4(sum, squares, count, eps, center, scale);
     } else {
-      if (!LNK_NAME(lnk_ordinary)(0, sums[r], n)) { extreme[extremes++] = r; continue; }
-      const double s = 1 / sqrt(sums[r] / count + eps);
-      if (rstd) rstd[r] = (T)s;
-      // RMSNorm has one pass here, which fetches the first half of the next row; the
-      // hardware prefetcher finds the rest.
-      LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)s, w, NULL, streaming, ahead, 0);
+      lnk_statistics1(sum[0], squares[0], count, eps, center, scale);
+    }
+    for (ptrdiff_t k = 0; k < group; k++) {
+      const ptrdiff_t r = first + k;
+      if (!LNK_NAME(lnk_ordinary)(sum[k], squares[k], n)) { extreme[extremes++] = r; continue; }
+      const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
+      const T *xr = x + r * n;
+      T *yr = y + r * n;
+      if (rstd) rstd[r] = (T)scale[k];
+      if (centered) {
+        if (mean) mean[r] = (T)((double)shift[k] + center[k]);
+        LNK_NAME(lnk_normalize_avx2)(xr, yr, n, shift[k], (T)center[k], (T)scale[k], w, b,
+                                     streaming, ahead ? ahead + row_bytes / 2 : NULL, also);
+      } else {
+        // RMSNorm has one pass here, which fetches the first half of the next row; the
+        // hardware prefetcher finds the rest.
+        LNK_NAME(lnk_normalize_avx2)(xr, yr, n, 0, 0, (T)scale[k], w, NULL, streaming, ahead, 0);
+      }
     }
   }
   return extremes;
+}
+
+// Rows of up to 512 bytes take their statistics four at a time. kernel-ab against one at a
+// time (same bits; old/new time, 3-4 runs): Float 65536x64 1.15-1.20, 32768x128 1.05-1.35,
+// 43696x96 1.03-1.23, 87376x48 1.08-1.10, 131072x32 1.04-1.11, 256x128 (in cache)
+// 1.09-1.21; Double 65536x64 1.01-1.12, 131072x32 1.06-1.15. Longer rows stay one at a
+// time: four at a time made Double 32768x128 and 16384x256 (rows of 1 and 2 KiB) 30 %
+// slower and Float 16384x256 5 %, 4096x768 3 %.
+#define LNK_GROUP_BYTES 512
+
+ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
+                                    const double *sums, double eps, int centered, const T *w,
+                                    const T *b, T *mean, T *rstd, int streaming,
+                                    const void *next, const void *also_next,
+                                    ptrdiff_t next_bytes, ptrdiff_t *extreme) {
+  if (n * (ptrdiff_t)sizeof(T) <= LNK_GROUP_BYTES)
+    return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
+                                       streaming, next, also_next, next_bytes, extreme, 4);
+  return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
+                                     streaming, next, also_next, next_bytes, extreme, 1);
 }
 
 // Short rows: LANES rows at a time. Each row is a few vectors (the last one masked); the
@@ -991,6 +1024,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_FLUSH
 #undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD
+#undef LNK_GROUP_BYTES
 #undef LNK_HALF_LEFT
 #undef LNK_TINY_SQUARES
 #undef LNK_NAME
