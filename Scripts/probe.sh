@@ -19,12 +19,14 @@
 #   Scripts/probe.sh worker-handoff [ROWSxCOLS ...]  the package's worker threads: an
 #                                                      empty call, and two threads on
 #                                                      small inputs
+#   Scripts/probe.sh shared-cache-threads [N ...]    one thread against two on an input
+#                                                      that stays in L3
 #   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
 #                                                      against their version at git
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|kernel-ab|backward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|kernel-ab|backward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 if [ "$name" = backward-vs-torch ]; then
@@ -52,6 +54,9 @@ if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-
   [ "$name" = store-aliasing ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
+fi
+if [ "$name" = shared-cache-threads ]; then
+  flags+=(-lpthread)
 fi
 if [ "$name" = worker-handoff ]; then
   sources+=(Sources/_LayerNormKernels/Kernels.c Sources/_LayerNormKernels/Workers.c)
