@@ -385,6 +385,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
   ptrdiff_t fetched = 0;
   for (ptrdiff_t first = 0; first < rows; first += group_rows) {
     const ptrdiff_t group = rows - first < group_rows ? rows - first : group_rows;
+    // Lanes past the last row of a short group keep these harmless moments; their
+    // statistics are computed and never used.
     double sum[4] = {0, 0, 0, 0}, squares[4] = {1, 1, 1, 1}, center[4], scale[4];
     T shift[4] = {0, 0, 0, 0};
     for (ptrdiff_t k = 0; k < group; k++) {
