@@ -16,6 +16,9 @@
 #   Scripts/probe.sh backward-vs-torch [ROWSxCOLS ...] the backward kernel against
 #                                                      PyTorch's in one process (needs the
 #                                                      peers' venv: Scripts/compare-peers.sh)
+#   Scripts/probe.sh forward-vs-torch [ROWSxCOLS ...] the forward scheme against
+#                                                      PyTorch's F.layer_norm in one
+#                                                      process (the peers' venv too)
 #   Scripts/probe.sh worker-handoff [ROWSxCOLS ...]  the package's worker threads: an
 #                                                      empty call, and two threads on
 #                                                      small inputs
@@ -26,19 +29,21 @@
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|kernel-ab|backward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
-if [ "$name" = backward-vs-torch ]; then
+if [ "$name" = backward-vs-torch ] || [ "$name" = forward-vs-torch ]; then
   VENV=${PEERS_VENV:-/tmp/peers}
   [ -x "$VENV/bin/python" ] || { echo "no $VENV: run Scripts/compare-peers.sh once" >&2; exit 2; }
+  Scripts/install-dependencies.sh
+  read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   mkdir -p .build/probes
   "$CC" -O2 -shared -fPIC -o .build/probes/libkernels.so Sources/_LayerNormKernels/Kernels.c \
-    -ISources/_LayerNormKernels/include -lm
+    Scripts/probes/forward-scheme.c -ISources/_LayerNormKernels/include "${blas[@]}" -lm
   # PyTorch with the malloc settings of shared/bench (else every output of 32 MiB or more
   # is mapped afresh, and PyTorch's time is mostly page faults).
   MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 OPENBLAS_NUM_THREADS=1 \
-    exec "$VENV/bin/python" Scripts/probes/backward-vs-torch.py "$PWD/.build/probes/libkernels.so" "$@"
+    exec "$VENV/bin/python" "Scripts/probes/$name.py" "$PWD/.build/probes/libkernels.so" "$@"
 fi
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
