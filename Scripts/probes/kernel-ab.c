@@ -6,8 +6,11 @@
 // of 8192 elements, fetching the next block when the input outgrows L2) and the backward
 // (lnk_backward_rows over the package's blocks of rows). An input under
 // 4 MiB is run several times back to back per repetition (about 4 MiB in all), so that a
-// shape that fits in cache is timed in cache; times are per call. Reports whether the two
-// builds give the same bits. The rows' buffers start KERNEL_AB_OFFSET bytes past a page
+// shape that fits in cache is timed in cache; times are per call. Both builds write the
+// same output buffers while timed (with an output each, identical code timed 2-11 % apart
+// at 2048x4096 and 3-5 % at Double 32768x128 in three runs: where a buffer lands matters);
+// each then runs once into its own outputs, and the report says whether the two builds
+// give the same bits. The rows' buffers start KERNEL_AB_OFFSET bytes past a page
 // boundary (default 48, where a large Swift array's elements start; 0 for 32-byte-aligned).
 //
 //   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]   (default 64x768 512x16384 2048x4096 32768x128)
@@ -112,9 +115,11 @@ FORWARD(double, f64, cblas_dsum)
         const int v = (turn + r) % 2;                                                         \
         const double start = now_us();                                                        \
         for (int c = 0; c < calls; c++)                                                       \
-          forward_##SUFFIX(v, x, y[v], rows, n, w, b, mean[v], rstd[v], streaming);     \
+          forward_##SUFFIX(v, x, y[0], rows, n, w, b, mean[0], rstd[0], streaming);            \
         times[v][r] = (now_us() - start) / calls;                                             \
       }                                                                                       \
+    for (int v = 0; v < 2; v++)                                                               \
+      forward_##SUFFIX(v, x, y[v], rows, n, w, b, mean[v], rstd[v], streaming);               \
     report(NAME, rows, n, times,                                                              \
            !memcmp(y[0], y[1], bytes) && !memcmp(mean[0], mean[1], rows * sizeof(T)) &&       \
                !memcmp(rstd[0], rstd[1], rows * sizeof(T)));                                  \
@@ -124,12 +129,32 @@ FORWARD(double, f64, cblas_dsum)
 COMPARE_FORWARD(float, f32, "forward f32 ")
 COMPARE_FORWARD(double, f64, "forward f64 ")
 
+// One backward over all rows with kernel k, in the package's blocks of `block` rows, each
+// block's weight and bias partials zeroed first.
+#define BACKWARD_ALL(T, SUFFIX)                                                                 \
+  typedef void (*backward_##SUFFIX)(const T *, const T *, T *, ptrdiff_t, ptrdiff_t,           \
+                                    const T *, const T *, const T *, int, const T *, T *, T *, \
+                                    int);                                                       \
+  static void backward_all_##SUFFIX(backward_##SUFFIX k, const T *dy, const T *x, T *dx,      \
+                                    long rows, long n, long block, const T *shift,             \
+                                    const T *center, const T *rstd, const T *w, T *dw, T *db,  \
+                                    int streaming) {                                            \
+    for (long b = 0; b < rows; b += block) {                                                    \
+      const long count = rows - b < block ? rows - b : block;                                   \
+      memset(dw, 0, n * sizeof(T));                                                             \
+      memset(db, 0, n * sizeof(T));                                                             \
+      k(dy + b * n, x + b * n, dx + b * n, count, n, shift + b, center + b, rstd + b, 1, w, dw, \
+        db, streaming);                                                                         \
+    }                                                                                           \
+    _mm_sfence();                                                                               \
+  }
+BACKWARD_ALL(float, f32)
+BACKWARD_ALL(double, f64)
+
 // Times both builds of the backward in type T on rows x n over the package's blocks of
 // rows, every gradient asked for, `calls` calls a repetition.
 #define COMPARE_BACKWARD(T, SUFFIX, NAME)                                                      \
   static void compare_backward_##SUFFIX(long rows, long n, int calls) {                        \
-    typedef void (*kernel)(const T *, const T *, T *, ptrdiff_t, ptrdiff_t, const T *,         \
-                           const T *, const T *, int, const T *, T *, T *, int);               \
     const size_t bytes = rows * n * sizeof(T);                                                 \
     T *dy = placed(bytes), *x = placed(bytes);                                                 \
     T *dx[2] = {placed(bytes), placed(bytes)};                                                 \
@@ -147,24 +172,21 @@ COMPARE_FORWARD(double, f64, "forward f64 ")
     block = block > 256 ? 256 : block < 1 ? 1 : block;                                         \
     if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;           \
     const int streaming = bytes >= (8 << 20);                                                  \
-    const kernel kernels[2] = {lnk_backward_rows_##SUFFIX, old_lnk_backward_rows_##SUFFIX};    \
+    const backward_##SUFFIX kernels[2] = {lnk_backward_rows_##SUFFIX,                          \
+                                          old_lnk_backward_rows_##SUFFIX};                    \
     double times[2][REPEATS];                                                                  \
     for (int r = 0; r < REPEATS; r++)                                                          \
       for (int turn = 0; turn < 2; turn++) {                                                   \
         const int v = (turn + r) % 2;                                                          \
         const double start = now_us();                                                         \
-        for (int c = 0; c < calls; c++) {                                                      \
-          for (long b = 0; b < rows; b += block) {                                             \
-            const long count = rows - b < block ? rows - b : block;                            \
-            memset(dw[v], 0, n * sizeof(T));                                                   \
-            memset(db[v], 0, n * sizeof(T));                                                   \
-            kernels[v](dy + b * n, x + b * n, dx[v] + b * n, count, n, shift + b, center + b,  \
-                       rstd + b, 1, w, dw[v], db[v], streaming);                               \
-          }                                                                                    \
-          _mm_sfence();                                                                        \
-        }                                                                                      \
+        for (int c = 0; c < calls; c++)                                                        \
+          backward_all_##SUFFIX(kernels[v], dy, x, dx[0], rows, n, block, shift, center, rstd,  \
+                                w, dw[0], db[0], streaming);                                   \
         times[v][r] = (now_us() - start) / calls;                                              \
       }                                                                                        \
+    for (int v = 0; v < 2; v++)                                                                \
+      backward_all_##SUFFIX(kernels[v], dy, x, dx[v], rows, n, block, shift, center, rstd, w,   \
+                            dw[v], db[v], streaming);                                          \
     report(NAME, rows, n, times,                                                               \
            !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
                !memcmp(db[0], db[1], n * sizeof(T)));                                         \
