@@ -21,6 +21,7 @@
 
 #include "probe.h"
 #include "_LayerNormKernels.h"
+#include "forward-scheme.h"
 
 void old_lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
                                ptrdiff_t n, const float *shift, const float *center,
@@ -69,34 +70,37 @@ static void report(const char *name, long rows, long n, double times[2][REPEATS]
          rows, n, name, times[0][REPEATS / 2], times[1][REPEATS / 2], same ? "yes" : "NO");
 }
 
-// The forward over all rows with this tree's kernel (old == 0) or REV's (old == 1).
-#define FORWARD(T, SUFFIX, SUM)                                                               \
+// The forward over all rows (forward-scheme.h) with this tree's kernel (old == 0) or REV's
+// (old == 1).
+#define FINISH_BUILDS(T, SUFFIX)                                                              \
+  static ptrdiff_t new_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,        \
+                                       const double *sums, const T *w, const T *b, T *m,     \
+                                       T *r, int s, const void *next, ptrdiff_t bytes,       \
+                                       ptrdiff_t *e) {                                        \
+    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL,  \
+                                    bytes, e);                                                \
+  }                                                                                           \
+  static ptrdiff_t old_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,        \
+                                       const double *sums, const T *w, const T *b, T *m,     \
+                                       T *r, int s, const void *next, ptrdiff_t bytes,       \
+                                       ptrdiff_t *e) {                                        \
+    return OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e);      \
+  }
+FINISH_BUILDS(float, f32)
+FINISH_BUILDS(double, f64)
+FORWARD_BLOCKS(new_forward_f32, float, cblas_ssum, new_finish_f32)
+FORWARD_BLOCKS(old_forward_f32, float, cblas_ssum, old_finish_f32)
+FORWARD_BLOCKS(new_forward_f64, double, cblas_dsum, new_finish_f64)
+FORWARD_BLOCKS(old_forward_f64, double, cblas_dsum, old_finish_f64)
+#define FORWARD(T, SUFFIX)                                                                    \
   static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \
-                               const T *b, T *mean, T *rstd, int streaming) {             \
-    long block = 8192 / n;                                                                    \
-    block = block < 1 ? 1 : block;                                                            \
-    const int fetch = rows * n * (long)sizeof(T) > (1 << 19);                                 \
-    double sums[8192];                                                                        \
-    ptrdiff_t extreme[8192];                                                                  \
-    for (long start = 0; start < rows; start += block) {                                      \
-      const long count = rows - start < block ? rows - start : block;                         \
-      for (long r = 0; r < count; r++) sums[r] = SUM(n, x + (start + r) * n, 1);               \
-      const long next = start + count, next_count = rows - next < block ? rows - next : block; \
-      const int ahead = fetch && next_count > 0;                                              \
-      const T *to = ahead ? x + next * n : NULL;                                              \
-      const long bytes = ahead ? next_count * n * (long)sizeof(T) : 0;                        \
-      if (old)                                                                                \
-        OLD_FINISH_CALL(SUFFIX, x + start * n, y + start * n, count, n, sums, w, b,           \
-                        mean + start, rstd + start, streaming, to, bytes, extreme);           \
-      else                                                                                    \
-        lnk_finish_rows_##SUFFIX(x + start * n, y + start * n, count, n, sums, 1e-5, 1, w, b, \
-                                 mean + start, rstd + start, streaming, to, NULL, bytes,      \
-                                 extreme);                                                    \
-    }                                                                                         \
+                               const T *b, T *mean, T *rstd, int streaming) {                 \
+    (old ? old_forward_##SUFFIX : new_forward_##SUFFIX)(x, y, rows, n, w, b, mean, rstd,      \
+                                                        streaming);                           \
     _mm_sfence();                                                                             \
   }
-FORWARD(float, f32, cblas_ssum)
-FORWARD(double, f64, cblas_dsum)
+FORWARD(float, f32)
+FORWARD(double, f64)
 
 // Times both builds of the forward in type T on rows x n, `calls` calls a repetition.
 #define COMPARE_FORWARD(T, SUFFIX, NAME)                                                      \
