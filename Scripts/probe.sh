@@ -32,13 +32,16 @@ cd "$(dirname "$0")/.."
 name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
+# What `swift build -c release` compiles the C target with (its -v output): the frame
+# pointer kept takes a register from the kernels, so the probes build them the same way.
+optimize=(-O2 -fno-omit-frame-pointer)
 if [ "$name" = backward-vs-torch ] || [ "$name" = forward-vs-torch ]; then
   VENV=${PEERS_VENV:-/tmp/peers}
   [ -x "$VENV/bin/python" ] || { echo "no $VENV: run Scripts/compare-peers.sh once" >&2; exit 2; }
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   mkdir -p .build/probes
-  "$CC" -O2 -shared -fPIC -o .build/probes/libkernels.so Sources/_LayerNormKernels/Kernels.c \
+  "$CC" "${optimize[@]}" -shared -fPIC -o .build/probes/libkernels.so Sources/_LayerNormKernels/Kernels.c \
     Scripts/probes/forward-scheme.c -ISources/_LayerNormKernels/include "${blas[@]}" -lm
   # PyTorch with the malloc settings of shared/bench (else every output of 32 MiB or more
   # is mapped afresh, and PyTorch's time is mostly page faults).
@@ -47,7 +50,7 @@ if [ "$name" = backward-vs-torch ] || [ "$name" = forward-vs-torch ]; then
 fi
 source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
-flags=(-O2)
+flags=("${optimize[@]}")
 if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
   [ "$name" = kernel-ab ] || [ "$name" = worker-handoff ]; then
   Scripts/install-dependencies.sh
@@ -75,7 +78,7 @@ if [ "$name" = kernel-ab ]; then
   old=.build/probes/old-kernels
   rm -rf "$old" && mkdir -p "$old"
   git archive "$rev" Sources/_LayerNormKernels | tar -x -C "$old"
-  "$CC" -O2 -c "$old/Sources/_LayerNormKernels/Kernels.c" \
+  "$CC" "${optimize[@]}" -c "$old/Sources/_LayerNormKernels/Kernels.c" \
     -I"$old/Sources/_LayerNormKernels/include" -o "$old/kernels.o"
   nm "$old/kernels.o" | awk '$2 == "T" { print $3, "old_" $3 }' > "$old/renames"
   objcopy --redefine-syms="$old/renames" "$old/kernels.o" "$old/renamed.o"

@@ -799,6 +799,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   if (streaming == 1) {
     if (((size_t)dx & 31) == 0) LNK_DX_LINES(VSTREAM_WIDE)
     else LNK_DX_LINES(VSTREAM_HALVES)
+  } else if (!streaming) {
+    LNK_DX_LINES(VSTORE)
   }
 #undef LNK_DX_LINES
   for (; i + LANES <= n; i += LANES) {
