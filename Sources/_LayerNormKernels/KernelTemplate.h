@@ -782,11 +782,16 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     else LNK_LOOKAHEAD_STEPS(LNK_FETCH_STEP, VSTREAM_HALVES, dx, LNK_DX)
   }
 #undef LNK_FETCH_STEP
-  // A line a step: one fetch of the next row's lines and two streamed stores, the form of
-  // the stores chosen once a row (VSTREAM tests the alignment per store, and clang kept
-  // that test in the loop beside the fetch test and reloaded pointers). 10-12 % faster at
-  // 32768x128 and 4096x768, the same at rows of 1024-16384 (in one process, Float,
-  // against 2034b79); same bits.
+  // A line a step: one fetch of the next row's lines and two stores, for streamed stores
+  // the form chosen once a row (VSTREAM tests the alignment per store, and clang kept
+  // that test in the loop beside the fetch test and reloaded pointers). Streamed: 10-12 %
+  // faster at 32768x128 and 4096x768, the same at rows of 1024-16384 (in one process,
+  // Float, against 2034b79). In cache too: this loop is bound by instructions issued, not
+  // by L1 (per vector 3 loads, a store, 8 arithmetic operations, and the fetch test and
+  // loop counter), and the test once a line instead of once a vector made 64x768, 128x512
+  // and 256x256 8-24 % faster in Float and 4-19 % in Double (kernel-ab against af2c478,
+  // seven runs; the least when the machine ran fast); four vectors a step were no faster
+  // again (0-4 %). Same bits.
 #define LNK_DX_LINES(STREAM)                                                    \
   for (; i + 2 * LANES <= n; i += 2 * LANES) {                                  \
     LNK_FETCH_NEXT(i);                                                          \
