@@ -42,7 +42,8 @@ if [ "$name" = backward-vs-torch ] || [ "$name" = forward-vs-torch ]; then
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   mkdir -p .build/probes
   "$CC" "${optimize[@]}" -shared -fPIC -o .build/probes/libkernels.so Sources/_LayerNormKernels/Kernels.c \
-    Scripts/probes/forward-scheme.c -ISources/_LayerNormKernels/include "${blas[@]}" -lm
+    Scripts/probes/forward-scheme.c Scripts/probes/backward-scheme.c \
+    -ISources/_LayerNormKernels/include "${blas[@]}" -lm
   # PyTorch with the malloc settings of shared/bench (else every output of 32 MiB or more
   # is mapped afresh, and PyTorch's time is mostly page faults).
   MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 OPENBLAS_NUM_THREADS=1 \

@@ -2,9 +2,10 @@
 on the same buffers, the two interleaved (31 repetitions, the order alternating): a ratio
 that the machine's drift from second to second cannot tilt, unlike two separate runs.
 
-The kernel is Sources/_LayerNormKernels built as a shared library (by Scripts/probe.sh) and
-called through ctypes over the package's blocks of rows, with the weight and bias partial
-sums per block as the package keeps them; the Swift layer above it (validation, the
+The kernel is Sources/_LayerNormKernels built as a shared library (by Scripts/probe.sh)
+with Scripts/probes/backward-scheme.c, which runs it over the package's blocks of rows,
+each block with its own weight and bias partial sums, in one ctypes call (a call per block
+cost about 3 µs each, 0.4 ms at 32768x128). The Swift layer above it (validation, the
 per-block statistics, adding the partials) is not included. PyTorch computes dx, dweight
 and dbias, as in shared/bench. Float, then Double.
 
@@ -21,14 +22,14 @@ import torch
 torch.set_num_threads(1)
 kernels = ctypes.CDLL(sys.argv[1])
 P, L = ctypes.c_void_p, ctypes.c_long
-for kernel in (kernels.lnk_backward_rows_f32, kernels.lnk_backward_rows_f64):
-    kernel.argtypes = [P, P, P, L, L, P, P, P, ctypes.c_int, P, P, P, ctypes.c_int]
-fence = kernels.lnk_store_fence
+for scheme in (kernels.probe_backward_f32, kernels.probe_backward_f64):
+    scheme.argtypes = [P, P, P, L, L, P, P, P, P, P, P]
+kernels.probe_backward_block_rows.argtypes = [L, L]
+kernels.probe_backward_block_rows.restype = L
 
 shapes = sys.argv[2:] or ["32768x128", "8192x1024", "512x16384"]
-kinds = ((np.float32, kernels.lnk_backward_rows_f32), (np.float64, kernels.lnk_backward_rows_f64))
+kinds = ((np.float32, kernels.probe_backward_f32), (np.float64, kernels.probe_backward_f64))
 for (dtype, backward), shape in ((kind, shape) for kind in kinds for shape in shapes):
-    size = np.dtype(dtype).itemsize
     rows, n = map(int, shape.split("x"))
     rng = np.random.default_rng(0)
     x = (3.0 + 4.0 * (rng.random((rows, n)) - 0.5)).astype(dtype)
@@ -41,31 +42,15 @@ for (dtype, backward), shape in ((kind, shape) for kind in kinds for shape in sh
     scale = rstd.numpy().reshape(rows).copy()
     center = np.zeros(rows, dtype)
     dx = np.empty_like(x)
-    block = max(1, min(256, (1 << 20) // n))  # backwardBlockRows in BackwardKernel.swift
-    if rows * n >= 2 * (1 << 15):
-        block = min(block, (rows + 3) // 4)
+    block = kernels.probe_backward_block_rows(rows, n)
     blocks = (rows + block - 1) // block
     dw = np.zeros((blocks, n), dtype)
     db = np.zeros((blocks, n), dtype)
-    # As runBackward decides (shouldStream in VectorKernels.swift): streamed stores for large
-    # outputs; the kernel itself loads ahead when dx sits just after x or dy.
-    streaming = int(rows * n * size >= (8 << 20))
-    calls = []
-    for k in range(blocks):
-        first, count = k * block, min(block, rows - k * block)
-        calls.append((P(dy.ctypes.data + size * first * n), P(x.ctypes.data + size * first * n),
-                      P(dx.ctypes.data + size * first * n), count, n,
-                      P(shift.ctypes.data + size * first), P(center.ctypes.data + size * first),
-                      P(scale.ctypes.data + size * first), 1, P(w.ctypes.data),
-                      P(dw.ctypes.data + size * k * n), P(db.ctypes.data + size * k * n),
-                      streaming))
+    arguments = [P(v.ctypes.data) for v in (dy, x, dx)] + [rows, n] + [
+        P(v.ctypes.data) for v in (shift, center, scale, w, dw, db)]
 
     def package():
-        dw[:] = 0
-        db[:] = 0
-        for arguments in calls:
-            backward(*arguments)
-        fence()
+        backward(*arguments)
 
     def pytorch():
         torch.ops.aten.native_layer_norm_backward(dyt, xt, [n], mean, rstd, wt, bt, [True, True, True])

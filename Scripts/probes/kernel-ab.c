@@ -21,6 +21,7 @@
 
 #include "probe.h"
 #include "_LayerNormKernels.h"
+#include "backward-scheme.h"
 #include "forward-scheme.h"
 
 void old_lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
@@ -133,27 +134,8 @@ FORWARD(double, f64)
 COMPARE_FORWARD(float, f32, "forward f32 ")
 COMPARE_FORWARD(double, f64, "forward f64 ")
 
-// One backward over all rows with kernel k, in the package's blocks of `block` rows, each
-// block's weight and bias partials zeroed first.
-#define BACKWARD_ALL(T, SUFFIX)                                                                 \
-  typedef void (*backward_##SUFFIX)(const T *, const T *, T *, ptrdiff_t, ptrdiff_t,           \
-                                    const T *, const T *, const T *, int, const T *, T *, T *, \
-                                    int);                                                       \
-  static void backward_all_##SUFFIX(backward_##SUFFIX k, const T *dy, const T *x, T *dx,      \
-                                    long rows, long n, long block, const T *shift,             \
-                                    const T *center, const T *rstd, const T *w, T *dw, T *db,  \
-                                    int streaming) {                                            \
-    for (long b = 0; b < rows; b += block) {                                                    \
-      const long count = rows - b < block ? rows - b : block;                                   \
-      memset(dw, 0, n * sizeof(T));                                                             \
-      memset(db, 0, n * sizeof(T));                                                             \
-      k(dy + b * n, x + b * n, dx + b * n, count, n, shift + b, center + b, rstd + b, 1, w, dw, \
-        db, streaming);                                                                         \
-    }                                                                                           \
-    _mm_sfence();                                                                               \
-  }
-BACKWARD_ALL(float, f32)
-BACKWARD_ALL(double, f64)
+BACKWARD_BLOCKS(float, f32)
+BACKWARD_BLOCKS(double, f64)
 
 // Times both builds of the backward in type T on rows x n over the package's blocks of
 // rows, every gradient asked for, `calls` calls a repetition.
@@ -171,26 +153,22 @@ BACKWARD_ALL(double, f64)
       dy[i] = (T)(i * 37 % 13) / 10 - (T)0.5, x[i] = (T)(i * 7919 % 1000) / 100;               \
     for (long i = 0; i < n; i++) w[i] = 1 + (T)0.01 * (i % 100);                               \
     for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = (T)0.001, rstd[r] = (T)0.3;      \
-    /* As backwardBlockRows in Sources/LayerNormalization/Kernels/BackwardKernel.swift. */     \
-    long block = (1 << 20) / n;                                                                \
-    block = block > 256 ? 256 : block < 1 ? 1 : block;                                         \
-    if (rows * n >= 2 * (1 << 15) && block > (rows + 3) / 4) block = (rows + 3) / 4;           \
     const int streaming = bytes >= (8 << 20);                                                  \
-    const backward_##SUFFIX kernels[2] = {lnk_backward_rows_##SUFFIX,                          \
-                                          old_lnk_backward_rows_##SUFFIX};                    \
+    const backward_kernel_##SUFFIX kernels[2] = {lnk_backward_rows_##SUFFIX,                   \
+                                                 old_lnk_backward_rows_##SUFFIX};             \
     double times[2][REPEATS];                                                                  \
     for (int r = 0; r < REPEATS; r++)                                                          \
       for (int turn = 0; turn < 2; turn++) {                                                   \
         const int v = (turn + r) % 2;                                                          \
         const double start = now_us();                                                         \
         for (int c = 0; c < calls; c++)                                                        \
-          backward_all_##SUFFIX(kernels[v], dy, x, dx[0], rows, n, block, shift, center, rstd,  \
-                                w, dw[0], db[0], streaming);                                   \
+          backward_blocks_##SUFFIX(kernels[v], dy, x, dx[0], rows, n, shift, center, rstd, w,   \
+                                   dw[0], db[0], 0, streaming);                                \
         times[v][r] = (now_us() - start) / calls;                                              \
       }                                                                                        \
     for (int v = 0; v < 2; v++)                                                                \
-      backward_all_##SUFFIX(kernels[v], dy, x, dx[v], rows, n, block, shift, center, rstd, w,   \
-                            dw[v], db[v], streaming);                                          \
+      backward_blocks_##SUFFIX(kernels[v], dy, x, dx[v], rows, n, shift, center, rstd, w,      \
+                               dw[v], db[v], 0, streaming);                                    \
     report(NAME, rows, n, times,                                                               \
            !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
                !memcmp(db[0], db[1], n * sizeof(T)));                                         \
