@@ -24,12 +24,14 @@
 #                                                      small inputs
 #   Scripts/probe.sh shared-cache-threads [N ...]    one thread against two on an input
 #                                                      that stays in L3
+#   Scripts/probe.sh page-size [ROWSxCOLS ...]       the forward and backward on 4 KiB
+#                                                      pages against 2 MiB pages
 #   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
 #                                                      against their version at git
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|page-size|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 # What `swift build -c release` compiles the C target with (its -v output): the frame
@@ -53,14 +55,14 @@ source=Scripts/probes/$name.c
 [ -f "$source" ] || { echo "no probe $source" >&2; exit 2; }
 flags=("${optimize[@]}")
 if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
-  [ "$name" = kernel-ab ] || [ "$name" = worker-handoff ]; then
+  [ "$name" = kernel-ab ] || [ "$name" = worker-handoff ] || [ "$name" = page-size ]; then
   Scripts/install-dependencies.sh
   read -r -a blas <<< "$(pkg-config --cflags --libs openblas)"
   flags+=("${blas[@]}")
 fi
 sources=("$source")
 if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
-  [ "$name" = store-aliasing ]; then  # beside the package's own kernel
+  [ "$name" = store-aliasing ] || [ "$name" = page-size ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
 fi
