@@ -11,18 +11,10 @@
 #include "_LayerNormKernels.h"
 #include "forward-scheme.h"
 
-#define FINISH(SUFFIX)                                                                        \
-  static ptrdiff_t finish_##SUFFIX(const void *x, void *y, ptrdiff_t rows, ptrdiff_t n,      \
-                                   const double *sums, const void *w, const void *b,         \
-                                   void *mean, void *rstd, int streaming, const void *next, \
-                                   ptrdiff_t next_bytes, ptrdiff_t *extreme) {               \
-    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, mean, rstd,          \
-                                    streaming, next, NULL, next_bytes, extreme);             \
-  }
-FINISH(f32)
-FINISH(f64)
-FORWARD_BLOCKS(blocks_f32, float, cblas_ssum, finish_f32)
-FORWARD_BLOCKS(blocks_f64, double, cblas_dsum, finish_f64)
+FORWARD_FINISH(float, f32)
+FORWARD_FINISH(double, f64)
+FORWARD_BLOCKS(blocks_f32, float, cblas_ssum, forward_finish_f32)
+FORWARD_BLOCKS(blocks_f64, double, cblas_dsum, forward_finish_f64)
 
 #define FORWARD_SCHEME(T, SUFFIX)                                                             \
   long probe_forward_##SUFFIX(const T *x, T *y, long rows, long n, const T *w, const T *b,   \

@@ -9,6 +9,19 @@
 
 #include <stddef.h>
 
+#include "_LayerNormKernels.h"
+
+// Defines `static ptrdiff_t forward_finish_SUFFIX(...)`: this tree's lnk_finish_rows as
+// FORWARD_BLOCKS calls it (eps 1e-5, centered, no second region).
+#define FORWARD_FINISH(T, SUFFIX)                                                             \
+  static ptrdiff_t forward_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,    \
+                                           const double *sums, const T *w, const T *b, T *m, \
+                                           T *r, int s, const void *next, ptrdiff_t bytes,   \
+                                           ptrdiff_t *e) {                                    \
+    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL,  \
+                                    bytes, e);                                                \
+  }
+
 // Defines `static long NAME(x, y, rows, n, w, b, mean, rstd, streaming)`, returning the
 // count of rows left for the careful path. SUM(n, row, 1) is the BLAS sum (cblas_ssum or
 // cblas_dsum); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, next, next_bytes,

@@ -72,26 +72,21 @@ static void report(const char *name, long rows, long n, double times[2][REPEATS]
 }
 
 // The forward over all rows (forward-scheme.h) with this tree's kernel (old == 0) or REV's
-// (old == 1).
-#define FINISH_BUILDS(T, SUFFIX)                                                              \
-  static ptrdiff_t new_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,        \
-                                       const double *sums, const T *w, const T *b, T *m,     \
-                                       T *r, int s, const void *next, ptrdiff_t bytes,       \
-                                       ptrdiff_t *e) {                                        \
-    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL,  \
-                                    bytes, e);                                                \
-  }                                                                                           \
+// (old == 1, its lnk_finish_rows called as FORWARD_FINISH calls this tree's).
+#define OLD_FINISH(T, SUFFIX)                                                                 \
   static ptrdiff_t old_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,        \
                                        const double *sums, const T *w, const T *b, T *m,     \
                                        T *r, int s, const void *next, ptrdiff_t bytes,       \
                                        ptrdiff_t *e) {                                        \
     return OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e);      \
   }
-FINISH_BUILDS(float, f32)
-FINISH_BUILDS(double, f64)
-FORWARD_BLOCKS(new_forward_f32, float, cblas_ssum, new_finish_f32)
+FORWARD_FINISH(float, f32)
+FORWARD_FINISH(double, f64)
+OLD_FINISH(float, f32)
+OLD_FINISH(double, f64)
+FORWARD_BLOCKS(new_forward_f32, float, cblas_ssum, forward_finish_f32)
 FORWARD_BLOCKS(old_forward_f32, float, cblas_ssum, old_finish_f32)
-FORWARD_BLOCKS(new_forward_f64, double, cblas_dsum, new_finish_f64)
+FORWARD_BLOCKS(new_forward_f64, double, cblas_dsum, forward_finish_f64)
 FORWARD_BLOCKS(old_forward_f64, double, cblas_dsum, old_finish_f64)
 #define FORWARD(T, SUFFIX)                                                                    \
   static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \

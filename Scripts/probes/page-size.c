@@ -20,12 +20,8 @@ enum { REPEATS = 31 };
 
 BACKWARD_BLOCKS(float, f32)
 
-static ptrdiff_t finish_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
-                            const double *sums, const float *w, const float *b, float *m,
-                            float *r, int s, const void *next, ptrdiff_t bytes, ptrdiff_t *e) {
-  return lnk_finish_rows_f32(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL, bytes, e);
-}
-FORWARD_BLOCKS(forward_f32, float, cblas_ssum, finish_f32)
+FORWARD_FINISH(float, f32)
+FORWARD_BLOCKS(forward_f32, float, cblas_ssum, forward_finish_f32)
 
 // `count` floats 48 bytes into a 2 MiB-aligned region (where a large Swift array's elements
 // start within its page), on huge pages when `huge`, filled with a pattern times `scale`.
