@@ -90,6 +90,11 @@ if [ "$name" = kernel-ab ]; then
   if grep -q also_next "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
     flags+=(-DOLD_HAS_ALSO_NEXT=1)
   fi
+  # Before 2026-11-28 lnk_backward_rows added into the weight and bias partials (zeroed by
+  # the caller); since then it writes them.
+  if ! grep -q "written, not added into" "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
+    flags+=(-DOLD_ADDS_INTO=1)
+  fi
 fi
 "$CC" -o ".build/probes/$name" "${sources[@]}" "${flags[@]}" -lm
 if [ "$name" = memory-bandwidth ] && [ $# -eq 0 ]; then set -- 4194304 8000000; fi

@@ -18,7 +18,7 @@ long probe_backward_block_rows(long rows, long n) { return backward_block_rows(r
                                T *dw, T *db) {                                                  \
     const int streaming = rows * n * (long)sizeof(T) >= (8 << 20);                             \
     backward_blocks_##SUFFIX(lnk_backward_rows_##SUFFIX, dy, x, dx, rows, n, shift, center,    \
-                             rstd, w, dw, db, n, streaming);                                    \
+                             rstd, w, dw, db, n, streaming, 0);                                 \
   }
 BACKWARD_SCHEME(float, f32)
 BACKWARD_SCHEME(double, f64)

@@ -54,6 +54,9 @@ void old_lnk_backward_rows_f64(const double *dy, const double *x, double *dx, pt
 #define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e) \
   old_lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, bytes, e)
 #endif
+#ifndef OLD_ADDS_INTO
+#define OLD_ADDS_INTO 0  // REV's lnk_backward_rows writes dw and db (probe.sh sets it when not)
+#endif
 OLD_FINISH_DECLARATION(float, f32)
 OLD_FINISH_DECLARATION(double, f64)
 
@@ -158,12 +161,12 @@ BACKWARD_BLOCKS(double, f64)
         const double start = now_us();                                                         \
         for (int c = 0; c < calls; c++)                                                        \
           backward_blocks_##SUFFIX(kernels[v], dy, x, dx[0], rows, n, shift, center, rstd, w,   \
-                                   dw[0], db[0], 0, streaming);                                \
+                                   dw[0], db[0], 0, streaming, v == 1 && OLD_ADDS_INTO);       \
         times[v][r] = (now_us() - start) / calls;                                              \
       }                                                                                        \
     for (int v = 0; v < 2; v++)                                                                \
       backward_blocks_##SUFFIX(kernels[v], dy, x, dx[v], rows, n, shift, center, rstd, w,      \
-                               dw[v], db[v], 0, streaming);                                    \
+                               dw[v], db[v], 0, streaming, v == 1 && OLD_ADDS_INTO);           \
     report(NAME, rows, n, times,                                                               \
            !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
                !memcmp(db[0], db[1], n * sizeof(T)));                                         \

@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
         times[0][h][r] = now_us() - start;
         start = now_us();
         backward_blocks_f32(lnk_backward_rows_f32, dy[h], x[h], y[h], rows, n, mean, center, rstd,
-                            w, dw, db, n, streaming);
+                            w, dw, db, n, streaming, 0);
         times[1][h][r] = now_us() - start;
       }
     printf("%ldx%ld (AnonHugePages grew by %ld MiB; the advised buffers span %ld MiB)\n", rows,

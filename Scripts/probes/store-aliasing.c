@@ -79,8 +79,6 @@ static void backward(long rows, long n, char *base, const float *w) {
         float *dx = (float *)(base + 2 * bytes + 8192 + 2048 + offsets[v]);
         const double start = now_us();
         for (long b = 0; b < rows; b += block) {
-          memset(dw, 0, n * 4);
-          memset(db, 0, n * 4);
           lnk_backward_rows_f32(dy + b * n, x + b * n, dx + b * n, rows - b < block ? rows - b : block,
                                 n, shift + b, center + b, rstd + b, 1, w, dw, db, streaming);
         }

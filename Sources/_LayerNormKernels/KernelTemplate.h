@@ -690,7 +690,7 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
 static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_row_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
     const T *w, T *dw, T *db, int streaming, const T *next_dy, const T *next_x,
-    const int split) {
+    const int split, const int fresh) {
   // With `split`, pass 1 at element i fetches the next row's line at i / 2, pass 2 the one
   // at half + i / 2: a line of each per 128 bytes of the row.
   const ptrdiff_t half = (n / 2) & ~(ptrdiff_t)(64 / sizeof(T) - 1);
@@ -716,12 +716,12 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
       b0 = VFMA(g0, xh0, b0);
       b1 = VFMA(g1, xh1, b1);
       if (dw) {
-        VSTORE(dw + i, VFMA(d0, xh0, VLOAD(dw + i)));
-        VSTORE(dw + i + LANES, VFMA(d1, xh1, VLOAD(dw + i + LANES)));
+        VSTORE(dw + i, fresh ? VMUL(d0, xh0) : VFMA(d0, xh0, VLOAD(dw + i)));
+        VSTORE(dw + i + LANES, fresh ? VMUL(d1, xh1) : VFMA(d1, xh1, VLOAD(dw + i + LANES)));
       }
       if (db) {
-        VSTORE(db + i, VADD(VLOAD(db + i), d0));
-        VSTORE(db + i + LANES, VADD(VLOAD(db + i + LANES), d1));
+        VSTORE(db + i, fresh ? d0 : VADD(VLOAD(db + i), d0));
+        VSTORE(db + i + LANES, fresh ? d1 : VADD(VLOAD(db + i + LANES), d1));
       }
     }
     for (; i + LANES <= end; i += LANES) {
@@ -730,8 +730,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
       const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
       a0 = VADD(a0, g);
       b0 = VFMA(g, xh, b0);
-      if (dw) VSTORE(dw + i, VFMA(d, xh, VLOAD(dw + i)));
-      if (db) VSTORE(db + i, VADD(VLOAD(db + i), d));
+      if (dw) VSTORE(dw + i, fresh ? VMUL(d, xh) : VFMA(d, xh, VLOAD(dw + i)));
+      if (db) VSTORE(db + i, fresh ? d : VADD(VLOAD(db + i), d));
     }
     a0 = VADD(a0, a1);
     b0 = VADD(b0, b1);
@@ -741,8 +741,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
       const T g = w ? dy[i] * w[i] : dy[i];
       ta += g;
       tb += g * xh;
-      if (dw) dw[i] += dy[i] * xh;
-      if (db) db[i] += dy[i];
+      if (dw) dw[i] = fresh ? dy[i] * xh : dw[i] + dy[i] * xh;
+      if (db) db[i] = fresh ? dy[i] : db[i] + dy[i];
     }
     a += LNK_NAME(lnk_hsum)(a0) + (double)ta;
     bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;
@@ -930,27 +930,54 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 // - Rows of 2-4 KiB fetch their successor during their second pass; shorter rows fetch the
 //   row at least 2 KiB ahead: 9-12 % faster at 32768x128 and 16384x256 than the successor.
 //   4 KiB ahead was slower, and so was the split fetch (3-6 % at 32768x128).
+// Rows from this many bytes on write the weight and bias sums with their first row instead
+// of zeroing them first (see lnk_backward_each_row).
+#define LNK_FRESH_ROW_BYTES (64 * 1024)
+
+static inline void LNK_NAME(lnk_zero_partials)(T *dw, T *db, ptrdiff_t n) {
+  if (dw) memset(dw, 0, (size_t)n * sizeof(T));
+  if (db) memset(db, 0, (size_t)n * sizeof(T));
+}
 static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backward_each_row)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const ptrdiff_t ahead = row_bytes >= 2048 ? 1 : (2048 + row_bytes - 1) / row_bytes;
+#define LNK_ONE_ROW(r, SPLIT, FRESH)                                                            \
+  do {                                                                                          \
+    const int fetch = (r) + ahead < rows;                                                       \
+    LNK_NAME(lnk_backward_row_avx2)(dy + (r) * n, x + (r) * n, dx ? dx + (r) * n : NULL, n,     \
+                                    shift[r], center[r], rstd[r], centered, w, dw, db,          \
+                                    streaming, fetch ? dy + ((r) + ahead) * n : NULL,           \
+                                    fetch ? x + ((r) + ahead) * n : NULL, SPLIT, FRESH);        \
+  } while (0)
 #define LNK_EACH_ROW(SPLIT)                                                                     \
-  for (ptrdiff_t r = 0; r < rows; r++) {                                                        \
-    const int fetch = r + ahead < rows;                                                         \
-    LNK_NAME(lnk_backward_row_avx2)(dy + r * n, x + r * n, dx ? dx + r * n : NULL, n, shift[r], \
-                                    center[r], rstd[r], centered, w, dw, db, streaming,         \
-                                    fetch ? dy + (r + ahead) * n : NULL,                        \
-                                    fetch ? x + (r + ahead) * n : NULL, SPLIT);                 \
+  for (ptrdiff_t r = 0; r < rows; r++) LNK_ONE_ROW(r, SPLIT, 0);
+  if (row_bytes >= LNK_FRESH_ROW_BYTES) {
+    // The first row writes dw and db (its products; the same values as added to zeros,
+    // but a zero's sign, which lnk_add_blocks's Double sum from +0 drops) and the others
+    // add into them: no zeroing pass where it is not negligible. The Swift layer's blocks
+    // of long rows are a few rows each, so their sums are a large share of the traffic (a
+    // quarter of the input at 16x65536, where zeroing them took 7 % of a profile): 4-6 %
+    // faster there in Float, 2 % in Double (in-process A/B in the benchmark, two runs), no
+    // different at 512x16384, 64x65536, 128x32768 (0.98-1.03). Shorter rows zero first:
+    // the first row's loop of its own measured 1-6 % slower in cache (kernel-ab, 64x768,
+    // 256x256, 128x512, two runs).
+    LNK_ONE_ROW(0, streaming ? 1 : 0, 1);
+    for (ptrdiff_t r = 1; r < rows; r++) LNK_ONE_ROW(r, streaming ? 1 : 0, 0);
+  } else {
+    LNK_NAME(lnk_zero_partials)(dw, db, n);
+    if (row_bytes < 4096 || !streaming) { LNK_EACH_ROW(0) }
+    else { LNK_EACH_ROW(1) }
   }
-  if (row_bytes < 4096 || !streaming) { LNK_EACH_ROW(0) }
-  else { LNK_EACH_ROW(1) }
 #undef LNK_EACH_ROW
+#undef LNK_ONE_ROW
 }
 
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
+  if (n == LANES || (n == 2 * LANES && LANES == 4)) LNK_NAME(lnk_zero_partials)(dw, db, n);
   // Rows of one vector, and Double rows of 8 (two), in groups of LANES rows: the row
   // kernel's fixed cost per row is more than such a row's work.
   if (n == LANES) {
@@ -989,6 +1016,10 @@ static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
 void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n,
                                  const T *shift, const T *center, const T *rstd, int centered,
                                  const T *w, T *dw, T *db, int streaming) {
+  if (rows <= 0) {
+    LNK_NAME(lnk_zero_partials)(dw, db, n);
+    return;
+  }
   LNK_NAME(lnk_backward_rows_avx2)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
                                    db, streaming);
 }

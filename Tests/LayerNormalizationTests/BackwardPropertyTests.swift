@@ -122,6 +122,47 @@ struct BackwardPropertyTests {
     }
   }
 
+  // Every row path of the backward kernel: rows in cache, streamed rows, and rows of 64 KiB
+  // or more, whose first row writes its block's weight and bias sums instead of adding into
+  // zeros ([4, 20000] in Float and Double, [2, 70000] a block of one row a block).
+  @Test("Gradients match a float64 reference", arguments: [[300, 768], [4, 20000], [13, 30000], [2, 70000], [5000, 8]])
+  func againstReference(_ shape: [Int]) throws {
+    try againstReference(Float.self, shape)
+    try againstReference(Double.self, shape)
+  }
+
+  func againstReference<Scalar: TestScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    var generator = SeededGenerator(seed: 31)
+    let (rows, n) = (shape[0], shape[1])
+    let x = generator.values(rows * n, as: Scalar.self, scale: 2, offset: 1)
+    let dy = generator.values(rows * n, as: Scalar.self)
+    let weight = generator.values(n, as: Scalar.self, scale: 0.5, offset: 1)
+    var norm = try LayerNorm<Scalar>(normalizedShape: [n])
+    norm.weight = weight.converted(to: Scalar.self)
+    let outputGradient = ShapedArray(validating: dy.converted(to: Scalar.self), shape: shape)
+    let input = ShapedArray(validating: x.converted(to: Scalar.self), shape: shape)
+    // Twice: the second call's scratch memory is likely the first one's, not fresh zeros.
+    _ = try norm.backward(outputGradient, input: input)
+    let gradients = try norm.backward(outputGradient, input: input)
+    // xhat is the reference's output without weight and bias.
+    let xhat = referenceLayerNorm(x, rows: rows, features: n, weight: nil, bias: nil, eps: 1e-5)
+    var dx = [Double](repeating: 0, count: rows * n)
+    for r in 0..<rows {
+      let row = r * n..<(r + 1) * n
+      let g = row.map { dy[$0] * weight[$0 - r * n] }
+      let a = compensatedSum(g) / Double(n)
+      let b = compensatedSum(zip(g, row).map { $0 * xhat.y[$1] }) / Double(n)
+      for (k, i) in row.enumerated() { dx[i] = xhat.rstd[r] * ((g[k] - a) - xhat.y[i] * b) }
+    }
+    let dw = (0..<n).map { j in compensatedSum((0..<rows).map { dy[$0 * n + j] * xhat.y[$0 * n + j] }) }
+    let db = (0..<n).map { j in compensatedSum((0..<rows).map { dy[$0 * n + j] }) }
+    let tolerance = Scalar.gradientTolerance
+    let label = "\(Scalar.name) \(shape)"
+    expectGradient(gradients.input!.scalars.map { Double($0) }, dx, outputGradient: dy, tolerance: tolerance, "\(label) dx")
+    expectGradient(gradients.weight!.map { Double($0) }, dw, outputGradient: dy, tolerance: tolerance, "\(label) dweight")
+    expectGradient(gradients.bias!.map { Double($0) }, db, outputGradient: dy, tolerance: tolerance, "\(label) dbias")
+  }
+
   // [13, 30000]: blocks of 4 rows (the floor of 4 blocks for an input worth two threads),
   // the last one a single row.
   @Test("Gradients are bitwise identical for any thread count", arguments: [[2000, 33], [300, 768], [4, 20000], [40000, 8], [4, 40000], [13, 30000]])

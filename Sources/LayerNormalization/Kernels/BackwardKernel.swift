@@ -68,8 +68,6 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
       for block in blockRange {
         let dw = p.weightGradient == nil ? nil : weightPartials + block * n
         let db = p.biasGradient == nil ? nil : biasPartials + block * n
-        dw?.initialize(repeating: 0, count: n)
-        db?.initialize(repeating: 0, count: n)
         let first = block * blockRows
         let count = min(p.rows, first + blockRows) - first
         for k in 0..<count {

@@ -105,8 +105,9 @@ where Self.RawSignificand: FixedWidthInteger {
     extreme: UnsafeMutablePointer<Int>) -> Int
 
   /// The backward pass over `rows` rows of `count` elements: for each row, with
-  /// `xhat = ((x - shift[r]) - center[r]) * rstd[r]` and `g = dy * weight`, accumulates
-  /// `weightPartial += dy * xhat` and `biasPartial += dy` (row after row) where given, and
+  /// `xhat = ((x - shift[r]) - center[r]) * rstd[r]` and `g = dy * weight`, writes
+  /// `weightPartial` and `biasPartial` where given: the sums over the rows, in row order, of
+  /// `dy * xhat` and of `dy` (overwritten, not added into; no zeroing needed), and
   /// writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))` (LayerNorm; RMSNorm drops
   /// `mean(g)`) where given. `dx` may alias `dy` or `x`; `streaming` writes it past the
   /// caches, as in ``_normalize``.

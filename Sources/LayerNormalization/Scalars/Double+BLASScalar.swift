@@ -164,6 +164,8 @@ extension Double: BLASScalar {
     streaming: Bool
   ) {
     guard hasVectorKernels else {
+      weightPartial?.initialize(repeating: 0, count: count)
+      biasPartial?.initialize(repeating: 0, count: count)
       for r in 0..<rows {
         backwardRow(
           outputGradient: dy + r * count, input: x + r * count,

@@ -169,6 +169,8 @@ extension Float: BLASScalar {
     streaming: Bool
   ) {
     guard hasVectorKernels else {
+      weightPartial?.initialize(repeating: 0, count: count)
+      biasPartial?.initialize(repeating: 0, count: count)
       for r in 0..<rows {
         backwardRow(
           outputGradient: dy + r * count, input: x + r * count,

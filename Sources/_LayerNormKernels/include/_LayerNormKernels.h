@@ -87,8 +87,9 @@ ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff
 
 /// The backward of `rows` rows, each with its statistics. For a row, xhat = ((x - shift[r]) -
 /// center[r]) * rstd[r] and g = dy * w (dy when w is NULL). Pass 1: a = sum(g),
-/// b = sum(g * xhat); dw[i] += dy[i] * xhat[i] and db[i] += dy[i] where those are not NULL,
-/// row after row. Pass 2, when dx is not NULL: dx = rstd * ((g - a / n) - xhat * b / n)
+/// b = sum(g * xhat); dw[i] = sum over the rows of dy[i] * xhat[i] and db[i] = sum of dy[i]
+/// where those are not NULL (written, not added into: the first row stores its terms, the
+/// others add theirs in row order). Pass 2, when dx is not NULL: dx = rstd * ((g - a / n) - xhat * b / n)
 /// (centered, LayerNorm) or dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x;
 /// `streaming` writes it with non-temporal stores. Rows of exactly 8 floats, and of 4 or 8
 /// doubles, are done several at a time in registers.
