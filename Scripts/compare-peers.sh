@@ -5,9 +5,9 @@
 #   Scripts/compare-peers.sh [--threads 1,2] [--dtype float32] [--ops forward,rms_forward]
 #                            [--rounds 3]
 #
-# Each round runs the package and then every peer; the rounds' medians are merged into one
-# median per measurement (Scripts/median-of-rounds.py), so that the machine's drift from
-# minute to minute does not land on one side of a ratio only.
+# Each round takes one op at a time: the package on it, then the peers on it; the rounds'
+# medians are merged into one median per measurement (Scripts/median-of-rounds.py), so that
+# the machine's drift from minute to minute does not land on one side of a ratio only.
 #
 # The peers come from ../shared/bench (override with SHARED_BENCH=DIR). The first run
 # creates a virtualenv at /tmp/peers (override with PEERS_VENV=DIR) with numpy, torch, onnx
@@ -44,13 +44,20 @@ PEER_ENV="MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736"
 : > "$OUT/peers-rounds.jsonl"
 for round in $(seq "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
-  .build/release/layernorm-benchmark --json --threads "$THREADS" --dtype "$DTYPES" --ops "$OPS" \
-    >> "$OUT/ours-rounds.jsonl"
   for dtype in ${DTYPES//,/ }; do
-    for t in ${THREADS//,/ }; do
-      env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$OPS" >> "$OUT/peers-rounds.jsonl"
+    # One op at a time, ours and then the peers', so that the two sides of a ratio are
+    # timed seconds apart rather than minutes.
+    for op in ${OPS//,/ }; do
+      .build/release/layernorm-benchmark --json --threads "$THREADS" --dtype "$dtype" --ops "$op" \
+        >> "$OUT/ours-rounds.jsonl"
+      case "$op" in forward | backward | rms_forward | add_forward) ;; *) continue ;; esac
+      for t in ${THREADS//,/ }; do
+        env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$op" >> "$OUT/peers-rounds.jsonl"
+      done
+      if [ "$op" = forward ]; then
+        env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw ort --threads 1 --dtype "$dtype" --ops "$op" >> "$OUT/peers-rounds.jsonl"
+      fi
     done
-    env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw ort --threads 1 --dtype "$dtype" --ops "$OPS" >> "$OUT/peers-rounds.jsonl"
     env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw numpy --dtype "$dtype" --ops copy >> "$OUT/peers-rounds.jsonl"
   done
 done
