@@ -2,15 +2,19 @@
 // them: the shifted two-pass LayerNorm moments (a chunk at a time for long rows), RMSNorm's
 // mean square, and the careful path's for rows the fast passes cannot represent.
 
-/// Rows of at least this many bytes (128 KiB) are long: the row, its weight and its bias
-/// together outgrow one core's 512 KiB L2, so the row-at-a-time passes would fetch each of
-/// them from farther out more than once. LayerNorm takes a long row's statistics a chunk at
-/// a time (``chunkedLayerStatistics(_:count:eps:forming:)``) and writes a group of long
-/// rows a column chunk at a time
+/// Rows of at least this many bytes (128 KiB) are long: the row, its weight, its bias and
+/// (unless streamed) its output together outgrow one core's 512 KiB L2, so the
+/// row-at-a-time passes would fetch each of them from farther out more than once.
+/// LayerNorm takes a long row's statistics a chunk at a time
+/// (``chunkedLayerStatistics(_:count:eps:forming:)``) and writes a group of long rows a
+/// column chunk at a time, or a streamed row under 256 KiB whole
 /// (``normalizeLongRows(_:into:rows:_:forming:mean:rstd:streaming:extreme:)``).
 func isLongRow<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
-  n * MemoryLayout<Scalar>.size >= 1 << 17
+  n * MemoryLayout<Scalar>.size >= longRowBytes
 }
+
+/// See ``isLongRow(count:of:)``.
+let longRowBytes = 1 << 17
 
 /// The chunk of a long row whose statistics are taken while it sits in L1 (16 KiB).
 func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
