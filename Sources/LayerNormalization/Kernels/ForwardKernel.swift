@@ -230,7 +230,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
   // keeps the column-chunked write: whole rows there measured 3-25 % slower (Float 8x32768
   // and 32x32768, Double 16x16384 and 48x16384, forward and add_forward_sum, two runs).
   let writeAtOnce = streaming && n * MemoryLayout<Scalar>.size < 2 * longRowBytes
-  // Each row's statistics, or nil for a row left to the careful path (or already written).
+  // Each row's statistics, or nil for a row left to the careful path.
   return withUnsafeTemporaryAllocation(of: RowStatistics<Scalar>?.self, capacity: rows) {
     statistics in
     var extremes = 0
@@ -238,7 +238,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
       let s = chunkedLayerStatistics(
         x + r * n, count: n, eps: p.eps,
         forming: forming.map { ($0.input + r * n, $0.residual + r * n) })
-      statistics.initializeElement(at: r, to: writeAtOnce ? nil : s)
+      statistics.initializeElement(at: r, to: s)
       guard let s else {
         extreme[extremes] = r
         extremes += 1
