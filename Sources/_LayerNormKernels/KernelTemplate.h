@@ -930,8 +930,9 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 // - Rows of 2-4 KiB fetch their successor during their second pass; shorter rows fetch the
 //   row at least 2 KiB ahead: 9-12 % faster at 32768x128 and 16384x256 than the successor.
 //   4 KiB ahead was slower, and so was the split fetch (3-6 % at 32768x128).
-// - On the Zen 5 machine of 2026-11-28, rows of 1-4 KiB of a streamed input fetch the row
-//   at least 6 KiB ahead instead (LNK_FAR_FETCH_BYTES), shorter ones still 2 KiB: 1.46-1.50x
+// - On the Zen 5 machine of 2026-11-28, a streamed input's rows from 1 KiB up to 6 KiB fetch
+//   the row at least 6 KiB ahead instead (LNK_FAR_FETCH_BYTES; longer rows still fetch
+//   their successor, shorter ones the row 2 KiB ahead, LNK_NEAR_FETCH_BYTES): 1.46-1.50x
 //   faster at 8192x512, 1.13-1.19x at 16384x256, 1.11-1.15x at 4096x768 and 1.20x at
 //   8192x1024 (rows of 4 KiB, split, two rows ahead) in Float, 1.17-1.21x at 16384x256 and
 //   8192x512 in Double (one thread; the old and new distance alternated in one process,
@@ -940,8 +941,10 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 // Rows from this many bytes on write the weight and bias sums with their first row instead
 // of zeroing them first (see lnk_backward_each_row).
 #define LNK_FRESH_ROW_BYTES (64 * 1024)
-// How far ahead a streamed input's rows of 1-4 KiB fetch (see above).
+// How far ahead rows fetch, at least: a streamed input's rows of 1 KiB or more, and the
+// others (see above).
 #define LNK_FAR_FETCH_BYTES (6 * 1024)
+#define LNK_NEAR_FETCH_BYTES 2048
 
 static inline void LNK_NAME(lnk_zero_partials)(T *dw, T *db, ptrdiff_t n) {
   if (dw) memset(dw, 0, (size_t)n * sizeof(T));
@@ -951,7 +954,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
-  const ptrdiff_t reach = streaming && row_bytes >= 1024 ? LNK_FAR_FETCH_BYTES : 2048;
+  const ptrdiff_t reach =
+      streaming && row_bytes >= 1024 ? LNK_FAR_FETCH_BYTES : LNK_NEAR_FETCH_BYTES;
   const ptrdiff_t ahead = row_bytes >= reach ? 1 : (reach + row_bytes - 1) / row_bytes;
 #define LNK_ONE_ROW(r, SPLIT, FRESH)                                                            \
   do {                                                                                          \
