@@ -22,8 +22,9 @@
 #   Scripts/probe.sh worker-handoff [ROWSxCOLS ...]  the package's worker threads: an
 #                                                      empty call, and two threads on
 #                                                      small inputs
-#   Scripts/probe.sh shared-cache-threads [N ...]    one thread against two on an input
-#                                                      that stays in L3
+#   Scripts/probe.sh shared-cache-threads [N ...]    one thread against two: on an input
+#                                                      that stays in L3, and a streamed
+#                                                      copy (the forward's floor beyond L3)
 #   Scripts/probe.sh page-size [ROWSxCOLS ...]       the forward and backward on 4 KiB
 #                                                      pages against 2 MiB pages
 #   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]    the forward and backward kernels
