@@ -174,6 +174,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VTRANSPOSE lnk_transpose_f32
 #define VHSUM_DOUBLE lnk_hsum_double_f32
 #define VLOAD4_PD(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define VSTORE4_PD(p, v) _mm_storeu_ps((p), _mm256_cvtpd_ps(v))
 #define VORDINARY_LANES lnk_ordinary_lanes_f32
 #define LANES_ALL 0xFF
 #include "KernelTemplate.h"
@@ -210,6 +211,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VTRANSPOSE lnk_transpose_f64
 #define VHSUM_DOUBLE lnk_hsum_double_f64
 #define VLOAD4_PD(p) _mm256_loadu_pd(p)
+#define VSTORE4_PD(p, v) _mm256_storeu_pd((p), (v))
 #define VORDINARY_LANES lnk_ordinary_lanes_f64
 #define LANES_ALL 0xF
 #include "KernelTemplate.h"
