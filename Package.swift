@@ -25,8 +25,9 @@ let package = Package(
 
     // MARK: - The library
 
-    /// AVX2+FMA kernels for the elementwise passes, selected at run time (function-level
-    /// target attributes: no unsafe flags, so the package works as a dependency).
+    /// AVX2+FMA kernels for the elementwise passes (512-bit loops for rows in cache where
+    /// the CPU has AVX-512), selected at run time (function-level target attributes: no
+    /// unsafe flags, so the package works as a dependency).
     .target(name: "_LayerNormKernels"),
 
     .target(
@@ -58,7 +59,7 @@ let package = Package(
 
     .testTarget(
       name: "LayerNormalizationTests",
-      dependencies: ["LayerNormalization", "_LayerNormTestSupport"],
+      dependencies: ["LayerNormalization", "_LayerNormTestSupport", "_LayerNormKernels"],
       resources: [.copy("Fixtures")]
     ),
   ]

@@ -1,5 +1,6 @@
-// One type-generic body for the AVX2 kernels, included once per element type by Kernels.c
-// with T, SUFFIX, LANES and the V* intrinsics defined. Not a public header.
+// One type-generic body for the AVX2 kernels (and their AVX-512 loops), included once per
+// element type by Kernels.c with T, SUFFIX, LANES, the V* (256-bit) and Z* (512-bit)
+// intrinsics defined. Not a public header.
 
 #define LNK_CAT2(a, b) a##_##b
 #define LNK_CAT(a, b) LNK_CAT2(a, b)
@@ -190,10 +191,60 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
     LNK_LOOKAHEAD_STEPS(LNK_AHEAD, STORE, y, LNK_VECTOR_VALUE, WEXPR, BEXPR) \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
+// The in-cache write (ordinary stores) in 512-bit vectors, the last elements masked: per
+// element the same operations as lnk_normalize_avx2 and LNK_ONE, so the same bits (the
+// "Vector widths" tests compare the two). Against the 256-bit loop (kernel-ab against
+// 986bdeb, two runs): Float 64x768 6.8-7.0 against 7.6-7.9 us, 128x1024 17.1-17.2 against
+// 19.4-19.7; Double 64x768 11.8-12.7 against 13.7-14.7; in the benchmark the Float forward
+// at 64x768 7.56-7.78 against 8.85-8.93 us (three alternating runs). Streamed rows keep the
+// 256-bit loops: 512-bit vectors there (with 64-byte or 32-byte streamed stores alike) were
+// 12-25 % slower at Float 2048x4096 and Double 8192x1024 and 2048x4096, though 10 % faster
+// at Float 4096x768 (kernel-ab, two runs): the backward's 512-bit experiment found the same.
+static LNK_TARGET512 void LNK_NAME(lnk_normalize_avx512)(const T *x, T *y, ptrdiff_t n,
+                                                         T shift, T center, T rstd,
+                                                         const T *w, const T *b,
+                                                         const char *ahead, ptrdiff_t also) {
+  const ZVEC sh = ZSET1(shift), ce = ZSET1(center), r = ZSET1(rstd);
+  ptrdiff_t i = 0;
+#define LNK_Z_STEP(index, WEXPR, BEXPR)                                               \
+  do {                                                                                \
+    const ptrdiff_t j = (index);                                                      \
+    ZVEC v = ZMUL(ZSUB(ZSUB(ZLOAD(x + j), sh), ce), r);                               \
+    WEXPR;                                                                            \
+    BEXPR;                                                                            \
+    ZSTORE(y + j, v);                                                                 \
+  } while (0)
+  // As LNK_VECTOR_LOOP: one line of `ahead` per 128 bytes of x.
+#define LNK_Z_LOOP(WEXPR, BEXPR)                                                      \
+  for (; i + 4 * ZLANES <= n; i += 4 * ZLANES) {                                      \
+    LNK_AHEAD(i);                                                                     \
+    LNK_AHEAD(i + 2 * ZLANES);                                                        \
+    for (ptrdiff_t k = i; k < i + 4 * ZLANES; k += ZLANES) LNK_Z_STEP(k, WEXPR, BEXPR); \
+  }                                                                                   \
+  for (; i + ZLANES <= n; i += ZLANES) LNK_Z_STEP(i, WEXPR, BEXPR);
+  if (w && b) { LNK_Z_LOOP(v = ZMUL(v, ZLOAD(w + j)), v = ZADD(v, ZLOAD(b + j))) }
+  else if (w) { LNK_Z_LOOP(v = ZMUL(v, ZLOAD(w + j)), (void)0) }
+  else if (b) { LNK_Z_LOOP((void)0, v = ZADD(v, ZLOAD(b + j))) }
+  else { LNK_Z_LOOP((void)0, (void)0) }
+#undef LNK_Z_LOOP
+#undef LNK_Z_STEP
+  if (i < n) {
+    const ZMASK m = (ZMASK)((1u << (n - i)) - 1);
+    ZVEC v = ZMUL(ZSUB(ZSUB(ZMASKLOAD(x + i, m), sh), ce), r);
+    if (w) v = ZMUL(v, ZMASKLOAD(w + i, m));
+    if (b) v = ZADD(v, ZMASKLOAD(b + i, m));
+    ZMASKSTORE(y + i, m, v);
+  }
+}
+
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
                                                     int streaming, const char *ahead,
                                                     ptrdiff_t also) {
+  if (!streaming && lnk_use_avx512()) {
+    LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, ahead, also);
+    return;
+  }
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   ptrdiff_t i = 0;
   if (streaming) {
@@ -1109,6 +1160,17 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef VSUB
 #undef VMUL
 #undef VFMA
+#undef ZMASKSTORE
+#undef ZMASKLOAD
+#undef ZADD
+#undef ZMUL
+#undef ZSUB
+#undef ZSET1
+#undef ZSTORE
+#undef ZLOAD
+#undef ZMASK
+#undef ZLANES
+#undef ZVEC
 #undef VDIV
 #undef VSQRT
 #undef VMAX

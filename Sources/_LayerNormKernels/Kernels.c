@@ -5,6 +5,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int lnk_has_avx2_fma(void) {
@@ -17,6 +18,31 @@ int lnk_has_avx2_fma(void) {
 }
 
 #define LNK_TARGET __attribute__((target("avx2,fma")))
+#define LNK_TARGET512 __attribute__((target("avx512f,avx2,fma")))
+
+// 1 when the in-cache loops may take 512-bit vectors: the CPU has AVX-512F and
+// LAYERNORMALIZATION_NO_AVX512 is not set (the test script runs the suite both ways; the
+// two give the same bits).
+// Worker threads may ask first, together: an atomic, so that they agree without a race.
+static int lnk_avx512_state = -1;
+static int lnk_use_avx512(void) {
+  int state = __atomic_load_n(&lnk_avx512_state, __ATOMIC_RELAXED);
+  if (state < 0) {
+    __builtin_cpu_init();
+    const char *off = getenv("LAYERNORMALIZATION_NO_AVX512");
+    state = __builtin_cpu_supports("avx512f") && !(off && off[0] && off[0] != '0');
+    __atomic_store_n(&lnk_avx512_state, state, __ATOMIC_RELAXED);
+  }
+  return state;
+}
+
+int lnk_select_avx512(int enabled) {
+  const int previous = lnk_use_avx512();
+  __builtin_cpu_init();
+  __atomic_store_n(&lnk_avx512_state, enabled && __builtin_cpu_supports("avx512f"),
+                   __ATOMIC_RELAXED);
+  return previous;
+}
 
 void lnk_store_fence(void) { _mm_sfence(); }
 
@@ -160,6 +186,17 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VSUB _mm256_sub_ps
 #define VMUL _mm256_mul_ps
 #define VFMA _mm256_fmadd_ps
+#define ZVEC __m512
+#define ZLANES 16
+#define ZMASK __mmask16
+#define ZLOAD _mm512_loadu_ps
+#define ZSTORE _mm512_storeu_ps
+#define ZSET1 _mm512_set1_ps
+#define ZSUB _mm512_sub_ps
+#define ZMUL _mm512_mul_ps
+#define ZADD _mm512_add_ps
+#define ZMASKLOAD(p, m) _mm512_maskz_loadu_ps((m), (p))
+#define ZMASKSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #define VDIV _mm256_div_ps
 #define VSQRT _mm256_sqrt_ps
 #define VMAX _mm256_max_ps
@@ -196,6 +233,17 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define VSUB _mm256_sub_pd
 #define VMUL _mm256_mul_pd
 #define VFMA _mm256_fmadd_pd
+#define ZVEC __m512d
+#define ZLANES 8
+#define ZMASK __mmask8
+#define ZLOAD _mm512_loadu_pd
+#define ZSTORE _mm512_storeu_pd
+#define ZSET1 _mm512_set1_pd
+#define ZSUB _mm512_sub_pd
+#define ZMUL _mm512_mul_pd
+#define ZADD _mm512_add_pd
+#define ZMASKLOAD(p, m) _mm512_maskz_loadu_pd((m), (p))
+#define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
 #define VDIV _mm256_div_pd
 #define VSQRT _mm256_sqrt_pd
 #define VMAX _mm256_max_pd
@@ -219,6 +267,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #else
 // No x86 vectors: the package uses its Swift loops; these are never called.
 int lnk_has_avx2_fma(void) { return 0; }
+int lnk_select_avx512(int enabled) { (void)enabled; return 0; }
 void lnk_store_fence(void) {}
 void lnk_moments_f32(const float *x, float s, ptrdiff_t n, double *a, double *b, const float *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }
 void lnk_moments_f64(const double *x, double s, ptrdiff_t n, double *a, double *b, const double *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }

@@ -1,6 +1,7 @@
 // Vector kernels for the elementwise passes of the layer norm, compiled for AVX2+FMA with
 // a function-level target attribute and chosen at run time, so that the package builds for
-// baseline x86-64 (no unsafe flags) and still uses 256-bit vectors where the CPU has them.
+// baseline x86-64 (no unsafe flags) and still uses 256-bit vectors where the CPU has them
+// (and 512-bit ones for the writes of rows in cache where it has AVX-512F).
 //
 // Internal to LayerNormalization: the underscore marks it public for technical reasons only.
 #ifndef LAYERNORMALIZATION_KERNELS_H
@@ -14,6 +15,13 @@ extern "C" {
 
 /// 1 when the running CPU has AVX2 and FMA (and the kernels below may be called), else 0.
 int lnk_has_avx2_fma(void);
+
+/// Where the CPU has AVX-512F, the writes of rows that stay in cache take 512-bit vectors
+/// (unless the environment variable LAYERNORMALIZATION_NO_AVX512 is set): the same
+/// operations on each element, so the same bits as the 256-bit loops. This turns them on
+/// (`enabled` != 0, where the CPU has them) or off and returns the previous setting, so that
+/// tests can compare the two in one process.
+int lnk_select_avx512(int enabled);
 
 /// Sum and sum of squares of `x[i] - shift` for `i < n`, in Double. `next` (may be NULL)
 /// is memory the caller reads next: the first half of its n elements is prefetched along

@@ -1,0 +1,60 @@
+// The 512-bit loops (where the CPU has AVX-512) against the 256-bit ones: the same bits.
+
+import LayerNormalization
+import Testing
+import _LayerNormKernels
+
+@Suite("Vector widths")
+struct VectorWidthTests {
+  /// Row lengths around the vector widths (masked tails of every length, rows under one
+  /// 512-bit vector) and longer rows; inputs of a few rows that stay in cache.
+  static let shapes: [[Int]] = [
+    [3, 1], [5, 7], [4, 15], [6, 16], [3, 17], [7, 31], [2, 33], [9, 63], [3, 65], [4, 100],
+    [2, 3, 768], [5, 1000], [3, 4100],
+  ]
+
+  /// Runs `body` with the 512-bit loops on, then off, and returns both results (the same
+  /// twice on a CPU without AVX-512). Other tests running meanwhile see either setting,
+  /// which gives them the same bits too.
+  func bothWidths<R>(_ body: () throws -> R) rethrows -> (wide: R, narrow: R) {
+    let previous = lnk_select_avx512(1)
+    defer { _ = lnk_select_avx512(previous) }
+    let wide = try body()
+    _ = lnk_select_avx512(0)
+    return (wide, try body())
+  }
+
+  @Test("Forward, fused add and RMSNorm give the same bits at both widths", arguments: shapes)
+  func forward(_ shape: [Int]) throws {
+    try forward(Float.self, shape)
+    try forward(Double.self, shape)
+  }
+
+  func forward<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    let count = shape.reduce(1, *)
+    let features = shape.last!
+    var generator = SeededGenerator(seed: UInt64(count))
+    let x = generator.values(count, as: Scalar.self, scale: 3, offset: 100).converted(to: Scalar.self)
+    let residual = generator.values(count, as: Scalar.self, scale: 1, offset: 0).converted(to: Scalar.self)
+    let weight = generator.values(features, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let bias = generator.values(features, as: Scalar.self, scale: 0.5, offset: 0).converted(to: Scalar.self)
+    let input = try ShapedArray(shape: shape, scalars: x)
+    let other = try ShapedArray(shape: shape, scalars: residual)
+    for (useWeight, useBias) in [(true, true), (true, false), (false, true), (false, false)] {
+      var norm = try LayerNorm<Scalar>(normalizedShape: [features])
+      norm.weight = useWeight ? weight : nil
+      norm.bias = useBias ? bias : nil
+      let plain = try bothWidths { try norm(input).scalars }
+      let plainSame = sameBits(plain.wide, plain.narrow)
+      #expect(plainSame, "\(Scalar.self) \(shape) weight \(useWeight) bias \(useBias)")
+      let fused = try bothWidths { try norm.addAndNormalize(input, residual: other).output.scalars }
+      let fusedSame = sameBits(fused.wide, fused.narrow)
+      #expect(fusedSame, "\(Scalar.self) \(shape) fused add, weight \(useWeight) bias \(useBias)")
+    }
+    var rms = try RMSNorm<Scalar>(normalizedShape: [features])
+    rms.weight = weight
+    let rmsOutput = try bothWidths { try rms(input).scalars }
+    let rmsSame = sameBits(rmsOutput.wide, rmsOutput.narrow)
+    #expect(rmsSame, "\(Scalar.self) \(shape) RMSNorm")
+  }
+}
