@@ -1039,6 +1039,120 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 #undef LNK_ONE_ROW
 }
 
+// The backward of rows whose input gradient is written to cache (not streamed), in 512-bit
+// vectors, with the same bits as lnk_backward_row_avx2: a 512-bit accumulator of the first
+// pass holds that kernel's two 256-bit ones side by side (its lanes add the same elements
+// in the same order), its halves added as that kernel adds its two, and every other step
+// (the weight and bias sums, the input gradient) is elementwise. Fetches as there. Against
+// the 256-bit kernel (kernel-ab against 02bb2ce, two runs): Float 64x768 7.9-8.6 against
+// 10.1 us, 256x256 12.0-13.0 against 14.6-14.7, 128x1024 23.6-23.7 against 27.8-28.5,
+// 16x16384 71.7-72.3 against 77.4-79.0, 16x65536 388-394 against 407-412; Double 1.08-1.25x
+// on the same shapes but 16x65536 (the same). In the benchmark (three alternating runs):
+// Float 256x256 15.4-16.8 against 17.9-18.6 us, 64x768 2-4 % faster; Double 64x768 and
+// 256x256 10 %, 128x1024 18-22 %.
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_row_avx512)(
+    const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
+    const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh) {
+  const ZVEC zsh = ZSET1(shift), zce = ZSET1(center), zr = ZSET1(rstd);
+  double a = 0, bsum = 0;
+  for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
+    const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
+    ZVEC za = ZSETZERO(), zb = ZSETZERO();
+    ptrdiff_t i = start;
+    for (; i + ZLANES <= end; i += ZLANES) {
+      const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(x + i), zsh), zce), zr);
+      const ZVEC d = ZLOAD(dy + i);
+      const ZVEC g = w ? ZMUL(d, ZLOAD(w + i)) : d;
+      za = ZADD(za, g);
+      zb = ZFMA(g, xh, zb);
+      if (dw) ZSTORE(dw + i, fresh ? ZMUL(d, xh) : ZFMA(d, xh, ZLOAD(dw + i)));
+      if (db) ZSTORE(db + i, fresh ? d : ZADD(ZLOAD(db + i), d));
+    }
+    VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
+    if (i + LANES <= end) {
+      const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
+      const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
+      const VEC d = VLOAD(dy + i);
+      const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
+      a0 = VADD(a0, g);
+      b0 = VFMA(g, xh, b0);
+      if (dw) VSTORE(dw + i, fresh ? VMUL(d, xh) : VFMA(d, xh, VLOAD(dw + i)));
+      if (db) VSTORE(db + i, fresh ? d : VADD(VLOAD(db + i), d));
+      i += LANES;
+    }
+    a0 = VADD(a0, a1);
+    b0 = VADD(b0, b1);
+    T ta = 0, tb = 0;
+    for (; i < end; i++) {
+      const T xh = ((x[i] - shift) - center) * rstd;
+      const T g = w ? dy[i] * w[i] : dy[i];
+      ta += g;
+      tb += g * xh;
+      if (dw) dw[i] = fresh ? dy[i] * xh : dw[i] + dy[i] * xh;
+      if (db) db[i] = fresh ? dy[i] : db[i] + dy[i];
+    }
+    a += LNK_NAME(lnk_hsum)(a0) + (double)ta;
+    bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;
+  }
+  if (!dx) return;
+  const T ca = centered ? (T)(a / (double)n) : 0;
+  const T cb = (T)(bsum / (double)n);
+  const ZVEC va = ZSET1(ca), vb = ZSET1(cb);
+  ptrdiff_t i = 0;
+  // A vector is a line: one line of the row ahead per 64 bytes of this row, as the 256-bit
+  // kernel fetches.
+  for (; i + ZLANES <= n; i += ZLANES) {
+    if (next_dy) {
+      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
+      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+    }
+    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(x + i), zsh), zce), zr);
+    const ZVEC d = ZLOAD(dy + i);
+    const ZVEC g = w ? ZMUL(d, ZLOAD(w + i)) : d;
+    ZSTORE(dx + i, ZMUL(zr, ZSUB(ZSUB(g, va), ZMUL(xh, vb))));
+  }
+  if (i < n) {
+    if (next_dy) {
+      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
+      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+    }
+    const ZMASK m = (ZMASK)((1u << (n - i)) - 1);
+    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZMASKLOAD(x + i, m), zsh), zce), zr);
+    const ZVEC d = ZMASKLOAD(dy + i, m);
+    const ZVEC g = w ? ZMUL(d, ZMASKLOAD(w + i, m)) : d;
+    ZMASKSTORE(dx + i, m, ZMUL(zr, ZSUB(ZSUB(g, va), ZMUL(xh, vb))));
+  }
+}
+
+// lnk_backward_each_row for an input gradient written to cache, with the 512-bit row kernel.
+static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
+    const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db) {
+  const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
+  const ptrdiff_t ahead =
+      row_bytes >= LNK_NEAR_FETCH_BYTES ? 1 : (LNK_NEAR_FETCH_BYTES + row_bytes - 1) / row_bytes;
+  const int fresh_first = row_bytes >= LNK_FRESH_ROW_BYTES;
+  if (!fresh_first) LNK_NAME(lnk_zero_partials)(dw, db, n);
+#define LNK_Z_ROW(r, FRESH)                                                                   \
+  do {                                                                                        \
+    const int fetch = (r) + ahead < rows;                                                     \
+    LNK_NAME(lnk_backward_row_avx512)(dy + (r) * n, x + (r) * n, dx ? dx + (r) * n : NULL, n, \
+                                      shift[r], center[r], rstd[r], centered, w, dw, db,      \
+                                      fetch ? dy + ((r) + ahead) * n : NULL,                  \
+                                      fetch ? x + ((r) + ahead) * n : NULL, FRESH);           \
+  } while (0)
+#define LNK_Z_ROWS                                                                            \
+  {                                                                                           \
+    if (fresh_first) LNK_Z_ROW(0, 1);                                                         \
+    for (ptrdiff_t r = fresh_first; r < rows; r++) LNK_Z_ROW(r, 0);                           \
+  }
+  // PyTorch's case (every gradient, with a weight) in its own copy, as the 256-bit kernel.
+  if (w && dw && db && dx) { LNK_Z_ROWS }
+  else { LNK_Z_ROWS }
+#undef LNK_Z_ROWS
+#undef LNK_Z_ROW
+}
+
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
@@ -1083,6 +1197,11 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                                  const T *w, T *dw, T *db, int streaming) {
   if (rows <= 0) {
     LNK_NAME(lnk_zero_partials)(dw, db, n);
+    return;
+  }
+  if (!streaming && lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4)) {
+    LNK_NAME(lnk_backward_rows_avx512)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                       db);
     return;
   }
   LNK_NAME(lnk_backward_rows_avx2)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
@@ -1171,6 +1290,10 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef ZMASK
 #undef ZLANES
 #undef ZVEC
+#undef ZSETZERO
+#undef ZFMA
+#undef ZLOW
+#undef ZHIGH
 #undef VDIV
 #undef VSQRT
 #undef VMAX

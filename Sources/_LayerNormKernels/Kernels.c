@@ -197,6 +197,10 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZADD _mm512_add_ps
 #define ZMASKLOAD(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+#define ZSETZERO _mm512_setzero_ps
+#define ZFMA _mm512_fmadd_ps
+#define ZLOW _mm512_castps512_ps256
+#define ZHIGH(v) _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))
 #define VDIV _mm256_div_ps
 #define VSQRT _mm256_sqrt_ps
 #define VMAX _mm256_max_ps
@@ -244,6 +248,10 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZADD _mm512_add_pd
 #define ZMASKLOAD(p, m) _mm512_maskz_loadu_pd((m), (p))
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+#define ZSETZERO _mm512_setzero_pd
+#define ZFMA _mm512_fmadd_pd
+#define ZLOW _mm512_castpd512_pd256
+#define ZHIGH(v) _mm512_extractf64x4_pd((v), 1)
 #define VDIV _mm256_div_pd
 #define VSQRT _mm256_sqrt_pd
 #define VMAX _mm256_max_pd

@@ -1,4 +1,5 @@
-// The 512-bit loops (where the CPU has AVX-512) against the 256-bit ones: the same bits.
+// The 512-bit loops (where the CPU has AVX-512) against the 256-bit ones: the same bits,
+// forward and backward.
 
 import LayerNormalization
 import Testing
@@ -10,7 +11,7 @@ struct VectorWidthTests {
   /// 512-bit vector) and longer rows; inputs of a few rows that stay in cache.
   static let shapes: [[Int]] = [
     [3, 1], [5, 7], [4, 15], [6, 16], [3, 17], [7, 31], [2, 33], [9, 63], [3, 65], [4, 100],
-    [2, 3, 768], [5, 1000], [3, 4100],
+    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000],
   ]
 
   /// Runs `body` with the 512-bit loops on, then off, and returns both results (the same
@@ -56,5 +57,36 @@ struct VectorWidthTests {
     let rmsOutput = try bothWidths { try rms(input).scalars }
     let rmsSame = sameBits(rmsOutput.wide, rmsOutput.narrow)
     #expect(rmsSame, "\(Scalar.self) \(shape) RMSNorm")
+  }
+
+  @Test("Backward gives the same bits at both widths", arguments: shapes)
+  func backward(_ shape: [Int]) throws {
+    try backward(Float.self, shape)
+    try backward(Double.self, shape)
+  }
+
+  func backward<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    let count = shape.reduce(1, *)
+    let features = shape.last!
+    var generator = SeededGenerator(seed: UInt64(count) + 1)
+    let x = generator.values(count, as: Scalar.self, scale: 3, offset: 100).converted(to: Scalar.self)
+    let dy = generator.values(count, as: Scalar.self, scale: 1, offset: 0.2).converted(to: Scalar.self)
+    let weight = generator.values(features, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let input = try ShapedArray(shape: shape, scalars: x)
+    let outputGradient = try ShapedArray(shape: shape, scalars: dy)
+    func expectSame(_ g: (wide: NormalizationGradients<Scalar>, narrow: NormalizationGradients<Scalar>), _ what: String) {
+      let inputSame = sameBits(g.wide.input?.scalars ?? [], g.narrow.input?.scalars ?? [])
+      let weightSame = sameBits(g.wide.weight ?? [], g.narrow.weight ?? [])
+      let biasSame = sameBits(g.wide.bias ?? [], g.narrow.bias ?? [])
+      #expect(inputSame && weightSame && biasSame, "\(Scalar.self) \(shape) \(what): input \(inputSame) weight \(weightSame) bias \(biasSame)")
+    }
+    for useWeight in [true, false] {
+      var norm = try LayerNorm<Scalar>(normalizedShape: [features])
+      norm.weight = useWeight ? weight : nil
+      expectSame(try bothWidths { try norm.backward(outputGradient, input: input) }, "LayerNorm weight \(useWeight)")
+    }
+    var rms = try RMSNorm<Scalar>(normalizedShape: [features])
+    rms.weight = weight
+    expectSame(try bothWidths { try rms.backward(outputGradient, input: input) }, "RMSNorm")
   }
 }

@@ -16,9 +16,10 @@ extern "C" {
 /// 1 when the running CPU has AVX2 and FMA (and the kernels below may be called), else 0.
 int lnk_has_avx2_fma(void);
 
-/// Where the CPU has AVX-512F, the writes of rows that stay in cache take 512-bit vectors
-/// (unless the environment variable LAYERNORMALIZATION_NO_AVX512 is set): the same
-/// operations on each element, so the same bits as the 256-bit loops. This turns them on
+/// Where the CPU has AVX-512F, the forward's writes of rows that stay in cache and the
+/// backward of rows whose input gradient stays in cache take 512-bit vectors (unless the
+/// environment variable LAYERNORMALIZATION_NO_AVX512 is set), with the same bits as the
+/// 256-bit loops. This turns them on
 /// (`enabled` != 0, where the CPU has them) or off and returns the previous setting, so that
 /// tests can compare the two in one process.
 int lnk_select_avx512(int enabled);
