@@ -733,6 +733,37 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
                                        streaming, extreme);
 }
 
+// The end of a chunk of the backward's first pass, shared by the 256-bit and 512-bit row
+// kernels so that they round alike: the last whole vector (at most one) into a0 and b0,
+// the two accumulators added, the last elements one at a time, and the lane sums added
+// into `a` and `bsum` in Double. Uses the row kernel's names (sh, ce, r: the row's shift,
+// center and rstd as vectors).
+#define LNK_FIRST_PASS_END()                                                          \
+  do {                                                                                \
+    for (; i + LANES <= end; i += LANES) {                                            \
+      const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);                       \
+      const VEC d = VLOAD(dy + i);                                                    \
+      const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;                                    \
+      a0 = VADD(a0, g);                                                               \
+      b0 = VFMA(g, xh, b0);                                                           \
+      if (dw) VSTORE(dw + i, fresh ? VMUL(d, xh) : VFMA(d, xh, VLOAD(dw + i)));       \
+      if (db) VSTORE(db + i, fresh ? d : VADD(VLOAD(db + i), d));                     \
+    }                                                                                 \
+    a0 = VADD(a0, a1);                                                                \
+    b0 = VADD(b0, b1);                                                                \
+    T ta = 0, tb = 0;                                                                 \
+    for (; i < end; i++) {                                                            \
+      const T xh = ((x[i] - shift) - center) * rstd;                                  \
+      const T g = w ? dy[i] * w[i] : dy[i];                                           \
+      ta += g;                                                                        \
+      tb += g * xh;                                                                   \
+      if (dw) dw[i] = fresh ? dy[i] * xh : dw[i] + dy[i] * xh;                        \
+      if (db) db[i] = fresh ? dy[i] : db[i] + dy[i];                                  \
+    }                                                                                 \
+    a += LNK_NAME(lnk_hsum)(a0) + (double)ta;                                         \
+    bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;                                      \
+  } while (0)
+
 // Inlined into each of its callers below, so that a caller whose arguments are known
 // (every gradient asked for, streaming or not) gets loops without the per-vector tests.
 // The row at next_dy/next_x (when given) is fetched during this one: all of it during the
@@ -775,28 +806,7 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
         VSTORE(db + i + LANES, fresh ? d1 : VADD(VLOAD(db + i + LANES), d1));
       }
     }
-    for (; i + LANES <= end; i += LANES) {
-      const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
-      const VEC d = VLOAD(dy + i);
-      const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
-      a0 = VADD(a0, g);
-      b0 = VFMA(g, xh, b0);
-      if (dw) VSTORE(dw + i, fresh ? VMUL(d, xh) : VFMA(d, xh, VLOAD(dw + i)));
-      if (db) VSTORE(db + i, fresh ? d : VADD(VLOAD(db + i), d));
-    }
-    a0 = VADD(a0, a1);
-    b0 = VADD(b0, b1);
-    T ta = 0, tb = 0;
-    for (; i < end; i++) {
-      const T xh = ((x[i] - shift) - center) * rstd;
-      const T g = w ? dy[i] * w[i] : dy[i];
-      ta += g;
-      tb += g * xh;
-      if (dw) dw[i] = fresh ? dy[i] * xh : dw[i] + dy[i] * xh;
-      if (db) db[i] = fresh ? dy[i] : db[i] + dy[i];
-    }
-    a += LNK_NAME(lnk_hsum)(a0) + (double)ta;
-    bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;
+    LNK_FIRST_PASS_END();
   }
   if (!dx) return;
   const T ca = centered ? (T)(a / (double)n) : 0;
@@ -1054,6 +1064,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
     const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh) {
   const ZVEC zsh = ZSET1(shift), zce = ZSET1(center), zr = ZSET1(rstd);
+  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   double a = 0, bsum = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
     const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
@@ -1069,30 +1080,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
       if (db) ZSTORE(db + i, fresh ? d : ZADD(ZLOAD(db + i), d));
     }
     VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
-    if (i + LANES <= end) {
-      const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
-      const VEC xh = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
-      const VEC d = VLOAD(dy + i);
-      const VEC g = w ? VMUL(d, VLOAD(w + i)) : d;
-      a0 = VADD(a0, g);
-      b0 = VFMA(g, xh, b0);
-      if (dw) VSTORE(dw + i, fresh ? VMUL(d, xh) : VFMA(d, xh, VLOAD(dw + i)));
-      if (db) VSTORE(db + i, fresh ? d : VADD(VLOAD(db + i), d));
-      i += LANES;
-    }
-    a0 = VADD(a0, a1);
-    b0 = VADD(b0, b1);
-    T ta = 0, tb = 0;
-    for (; i < end; i++) {
-      const T xh = ((x[i] - shift) - center) * rstd;
-      const T g = w ? dy[i] * w[i] : dy[i];
-      ta += g;
-      tb += g * xh;
-      if (dw) dw[i] = fresh ? dy[i] * xh : dw[i] + dy[i] * xh;
-      if (db) db[i] = fresh ? dy[i] : db[i] + dy[i];
-    }
-    a += LNK_NAME(lnk_hsum)(a0) + (double)ta;
-    bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;
+    LNK_FIRST_PASS_END();
   }
   if (!dx) return;
   const T ca = centered ? (T)(a / (double)n) : 0;
@@ -1255,6 +1243,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_PAIR_W
 #undef LNK_PAIR_B
 #undef LNK_FLUSH
+#undef LNK_FIRST_PASS_END
 #undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD
 #undef LNK_GROUP_BYTES
