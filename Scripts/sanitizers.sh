@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite under AddressSanitizer and under ThreadSanitizer (each in its own
-# build folder), on the AVX2 kernels and on the portable loops.
+# build folder), on the vector kernels (512-bit loops where the CPU has AVX-512; the
+# "Vector widths" tests run the 256-bit ones beside them) and on the portable loops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-dependencies.sh
