@@ -20,9 +20,9 @@ int lnk_has_avx2_fma(void) {
 #define LNK_TARGET __attribute__((target("avx2,fma")))
 #define LNK_TARGET512 __attribute__((target("avx512f,avx2,fma")))
 
-// 1 when the in-cache loops may take 512-bit vectors: the CPU has AVX-512F and
-// LAYERNORMALIZATION_NO_AVX512 is not set (the test script runs the suite both ways; the
-// two give the same bits).
+// 1 when the in-cache loops may take 512-bit vectors: the CPU has AVX-512F (and the OS
+// saves its registers, which __builtin_cpu_supports checks) and LAYERNORMALIZATION_NO_AVX512
+// is not set (the test script runs the suite with and without; the two give the same bits).
 // Worker threads may ask first, together: an atomic, so that they agree without a race.
 static int lnk_avx512_state = -1;
 static int lnk_use_avx512(void) {
