@@ -191,58 +191,99 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
     LNK_LOOKAHEAD_STEPS(LNK_AHEAD, STORE, y, LNK_VECTOR_VALUE, WEXPR, BEXPR) \
   for (; i + LANES <= n; i += LANES) LNK_VECTOR_STEP(STORE, WEXPR, BEXPR, i);
 
-// The in-cache write (ordinary stores) in 512-bit vectors, the last elements masked: per
-// element the same operations as lnk_normalize_avx2 and LNK_ONE, so the same bits (the
-// "Vector widths" tests compare the two). Against the 256-bit loop (kernel-ab against
-// 986bdeb, two runs): Float 64x768 6.8-7.0 against 7.6-7.9 us, 128x1024 17.1-17.2 against
-// 19.4-19.7; Double 64x768 11.8-12.7 against 13.7-14.7; in the benchmark the Float forward
-// at 64x768 7.56-7.78 against 8.85-8.93 us (three alternating runs). Streamed rows keep the
-// 256-bit loops: 512-bit vectors there (with 64-byte or 32-byte streamed stores alike) were
-// 12-25 % slower at Float 2048x4096 and Double 8192x1024 and 2048x4096, though 10 % faster
-// at Float 4096x768 (kernel-ab, two runs): the backward's 512-bit experiment found the same.
+// The write in 512-bit vectors, the last elements masked: per element the same operations
+// as lnk_normalize_avx2 and LNK_ONE, so the same bits (the "Vector widths" tests compare
+// the two). Streamed, a row's 16-byte pieces up to a 64-byte boundary and after its last
+// whole vector are streamed 16 bytes at a time, whole lines in between. In cache (ordinary
+// stores), against the 256-bit loop (kernel-ab against 986bdeb, two runs): Float 64x768
+// 6.8-7.0 against 7.6-7.9 us, 128x1024 17.1-17.2 against 19.4-19.7; Double 64x768
+// 11.8-12.7 against 13.7-14.7; in the benchmark the Float forward at 64x768 7.56-7.78
+// against 8.85-8.93 us (three alternating runs). Streamed, it depends on the row's length,
+// the same way in Float and Double (kernel-ab against 289791b, old/new time, two runs
+// unless one value): rows from 768 bytes to 3 KiB 1.07-1.20x faster (Float 16384x192,
+// 16384x224, 16384x256, 16384x320, 8192x384, 8192x448, 8192x512, 4096x768; Double
+// 32768x128, 16384x192, 16384x224, 16384x256, 16384x320, 8192x384), rows of 256 and 512
+// bytes 0.90-0.96x (Float 65536x64, 32768x128, Double 65536x64), rows of 3.5 KiB 0.98-1.13x,
+// rows of 4 KiB and more 0.78-1.04x (Float 8192x1024 to 2048x4096, Double 8192x512 to
+// 2048x4096). So only rows from 768 bytes to 3 KiB stream from 512-bit vectors. Why longer
+// rows lose is not known: a plain streamed copy runs both widths alike beyond L3.
+#define LNK_WIDE_STREAM_MIN_BYTES 768
+#define LNK_WIDE_STREAM_MAX_BYTES 3072
 static LNK_TARGET512 void LNK_NAME(lnk_normalize_avx512)(const T *x, T *y, ptrdiff_t n,
                                                          T shift, T center, T rstd,
-                                                         const T *w, const T *b,
+                                                         const T *w, const T *b, int streaming,
                                                          const char *ahead, ptrdiff_t also) {
   const ZVEC sh = ZSET1(shift), ce = ZSET1(center), r = ZSET1(rstd);
+  const ptrdiff_t piece = 16 / (ptrdiff_t)sizeof(T);
   ptrdiff_t i = 0;
-#define LNK_Z_STEP(index, WEXPR, BEXPR)                                               \
+#define LNK_Z_MASKED(v, index, m)                                                     \
+  do {                                                                                \
+    v = ZMUL(ZSUB(ZSUB(ZMASKLOAD(x + (index), m), sh), ce), r);                       \
+    if (w) v = ZMUL(v, ZMASKLOAD(w + (index), m));                                    \
+    if (b) v = ZADD(v, ZMASKLOAD(b + (index), m));                                    \
+  } while (0)
+#define LNK_Z_STEP(STORE, index, WEXPR, BEXPR)                                        \
   do {                                                                                \
     const ptrdiff_t j = (index);                                                      \
     ZVEC v = ZMUL(ZSUB(ZSUB(ZLOAD(x + j), sh), ce), r);                               \
     WEXPR;                                                                            \
     BEXPR;                                                                            \
-    ZSTORE(y + j, v);                                                                 \
+    STORE(y + j, v);                                                                  \
   } while (0)
   // As LNK_VECTOR_LOOP: one line of `ahead` per 128 bytes of x.
-#define LNK_Z_LOOP(WEXPR, BEXPR)                                                      \
+#define LNK_Z_LOOP(STORE, WEXPR, BEXPR)                                               \
   for (; i + 4 * ZLANES <= n; i += 4 * ZLANES) {                                      \
     LNK_AHEAD(i);                                                                     \
     LNK_AHEAD(i + 2 * ZLANES);                                                        \
-    for (ptrdiff_t k = i; k < i + 4 * ZLANES; k += ZLANES) LNK_Z_STEP(k, WEXPR, BEXPR); \
+    for (ptrdiff_t k = i; k < i + 4 * ZLANES; k += ZLANES)                            \
+      LNK_Z_STEP(STORE, k, WEXPR, BEXPR);                                             \
   }                                                                                   \
-  for (; i + ZLANES <= n; i += ZLANES) LNK_Z_STEP(i, WEXPR, BEXPR);
-  if (w && b) { LNK_Z_LOOP(v = ZMUL(v, ZLOAD(w + j)), v = ZADD(v, ZLOAD(b + j))) }
-  else if (w) { LNK_Z_LOOP(v = ZMUL(v, ZLOAD(w + j)), (void)0) }
-  else if (b) { LNK_Z_LOOP((void)0, v = ZADD(v, ZLOAD(b + j))) }
-  else { LNK_Z_LOOP((void)0, (void)0) }
+  for (; i + ZLANES <= n; i += ZLANES) LNK_Z_STEP(STORE, i, WEXPR, BEXPR);
+#define LNK_Z_LOOPS(STORE)                                                            \
+  if (w && b) { LNK_Z_LOOP(STORE, v = ZMUL(v, ZLOAD(w + j)), v = ZADD(v, ZLOAD(b + j))) } \
+  else if (w) { LNK_Z_LOOP(STORE, v = ZMUL(v, ZLOAD(w + j)), (void)0) }                \
+  else if (b) { LNK_Z_LOOP(STORE, (void)0, v = ZADD(v, ZLOAD(b + j))) }                \
+  else { LNK_Z_LOOP(STORE, (void)0, (void)0) }
+  if (streaming) {
+    while (i < n && ((size_t)(y + i) & 15) != 0) { LNK_ONE(i); i++; }
+    const ZMASK first = (ZMASK)((1u << piece) - 1);
+    while (i + piece <= n && ((size_t)(y + i) & 63) != 0) {
+      ZVEC v;
+      LNK_Z_MASKED(v, i, first);
+      ZSTREAM_LOW(y + i, v);
+      i += piece;
+    }
+    LNK_Z_LOOPS(ZSTREAM)
+    for (; i + piece <= n; i += piece) {
+      ZVEC v;
+      LNK_Z_MASKED(v, i, first);
+      ZSTREAM_LOW(y + i, v);
+    }
+    for (; i < n; i++) LNK_ONE(i);
+  } else {
+    LNK_Z_LOOPS(ZSTORE)
+    if (i < n) {
+      const ZMASK m = (ZMASK)((1u << (n - i)) - 1);
+      ZVEC v;
+      LNK_Z_MASKED(v, i, m);
+      ZMASKSTORE(y + i, m, v);
+    }
+  }
+#undef LNK_Z_LOOPS
 #undef LNK_Z_LOOP
 #undef LNK_Z_STEP
-  if (i < n) {
-    const ZMASK m = (ZMASK)((1u << (n - i)) - 1);
-    ZVEC v = ZMUL(ZSUB(ZSUB(ZMASKLOAD(x + i, m), sh), ce), r);
-    if (w) v = ZMUL(v, ZMASKLOAD(w + i, m));
-    if (b) v = ZADD(v, ZMASKLOAD(b + i, m));
-    ZMASKSTORE(y + i, m, v);
-  }
+#undef LNK_Z_MASKED
 }
 
 static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t n, T shift,
                                                     T center, T rstd, const T *w, const T *b,
                                                     int streaming, const char *ahead,
                                                     ptrdiff_t also) {
-  if (!streaming && lnk_use_avx512()) {
-    LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, ahead, also);
+  if (lnk_use_avx512() &&
+      (!streaming || (n * (ptrdiff_t)sizeof(T) >= LNK_WIDE_STREAM_MIN_BYTES &&
+                      n * (ptrdiff_t)sizeof(T) <= LNK_WIDE_STREAM_MAX_BYTES &&
+                      !LNK_NAME(lnk_near_after)(y, x)))) {
+    LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, streaming, ahead, also);
     return;
   }
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
@@ -1243,6 +1284,8 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_PAIR_W
 #undef LNK_PAIR_B
 #undef LNK_FLUSH
+#undef LNK_WIDE_STREAM_MIN_BYTES
+#undef LNK_WIDE_STREAM_MAX_BYTES
 #undef LNK_FIRST_PASS_END
 #undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD
@@ -1269,6 +1312,8 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef VMUL
 #undef VFMA
 #undef ZMASKSTORE
+#undef ZSTREAM
+#undef ZSTREAM_LOW
 #undef ZMASKLOAD
 #undef ZADD
 #undef ZMUL

@@ -197,6 +197,8 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZADD _mm512_add_ps
 #define ZMASKLOAD(p, m) _mm512_maskz_loadu_ps((m), (p))
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
+#define ZSTREAM _mm512_stream_ps
+#define ZSTREAM_LOW(p, v) _mm_stream_ps((p), _mm512_castps512_ps128(v))
 #define ZSETZERO _mm512_setzero_ps
 #define ZFMA _mm512_fmadd_ps
 #define ZLOW _mm512_castps512_ps256
@@ -248,6 +250,8 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZADD _mm512_add_pd
 #define ZMASKLOAD(p, m) _mm512_maskz_loadu_pd((m), (p))
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+#define ZSTREAM _mm512_stream_pd
+#define ZSTREAM_LOW(p, v) _mm_stream_pd((p), _mm512_castpd512_pd128(v))
 #define ZSETZERO _mm512_setzero_pd
 #define ZFMA _mm512_fmadd_pd
 #define ZLOW _mm512_castpd512_pd256

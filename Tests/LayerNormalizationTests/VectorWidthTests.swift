@@ -8,10 +8,13 @@ import _LayerNormKernels
 @Suite("Vector widths")
 struct VectorWidthTests {
   /// Row lengths around the vector widths (masked tails of every length, rows under one
-  /// 512-bit vector) and longer rows; inputs of a few rows that stay in cache.
+  /// 512-bit vector) and longer rows, in inputs of a few rows that stay in cache; and
+  /// inputs of 8 MiB or more (outputs streamed) with rows from 768 bytes to 3 KiB, which
+  /// stream from 512-bit vectors too (Float 3000x740 and Double 4400x250, rows ending 16
+  /// bytes past a whole vector).
   static let shapes: [[Int]] = [
     [3, 1], [5, 7], [4, 15], [6, 16], [3, 17], [7, 31], [2, 33], [9, 63], [3, 65], [4, 100],
-    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000],
+    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000], [3000, 740], [4400, 250],
   ]
 
   /// Runs `body` with the 512-bit loops on, then off, and returns both results (the same
