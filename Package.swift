@@ -25,9 +25,10 @@ let package = Package(
 
     // MARK: - The library
 
-    /// AVX2+FMA kernels for the elementwise passes (512-bit loops for rows in cache where
-    /// the CPU has AVX-512), selected at run time (function-level target attributes: no
-    /// unsafe flags, so the package works as a dependency).
+    /// AVX2+FMA kernels for the elementwise passes (512-bit loops for rows in cache and
+    /// streamed rows of 768 bytes to 3 KiB where the CPU has AVX-512), selected at run time
+    /// (function-level target attributes: no unsafe flags, so the package works as a
+    /// dependency).
     .target(name: "_LayerNormKernels"),
 
     .target(

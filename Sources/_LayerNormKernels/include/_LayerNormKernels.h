@@ -1,7 +1,7 @@
 // Vector kernels for the elementwise passes of the layer norm, compiled for AVX2+FMA with
 // a function-level target attribute and chosen at run time, so that the package builds for
 // baseline x86-64 (no unsafe flags) and still uses 256-bit vectors where the CPU has them
-// (and 512-bit ones for the writes of rows in cache where it has AVX-512F).
+// (and 512-bit ones for some of the loops where it has AVX-512F, with the same bits).
 //
 // Internal to LayerNormalization: the underscore marks it public for technical reasons only.
 #ifndef LAYERNORMALIZATION_KERNELS_H
@@ -16,8 +16,9 @@ extern "C" {
 /// 1 when the running CPU has AVX2 and FMA (and the kernels below may be called), else 0.
 int lnk_has_avx2_fma(void);
 
-/// Where the CPU has AVX-512F, the forward's writes of rows that stay in cache and the
-/// backward of rows whose input gradient stays in cache take 512-bit vectors (unless the
+/// Where the CPU has AVX-512F, the forward's writes of rows that stay in cache and of
+/// streamed rows of 768 bytes to 3 KiB, and the backward of rows whose input gradient stays
+/// in cache, take 512-bit vectors (unless the
 /// environment variable LAYERNORMALIZATION_NO_AVX512 is set), with the same bits as the
 /// 256-bit loops. This turns them on
 /// (`enabled` != 0, where the CPU has them) or off and returns the previous setting, so that
