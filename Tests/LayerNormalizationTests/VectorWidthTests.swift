@@ -34,16 +34,24 @@ struct VectorWidthTests {
     try forward(Double.self, shape)
   }
 
-  func forward<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+  /// Seeded data of `shape`: an input with an offset of 100 (so the shift matters), a
+  /// second array (the residual or the output gradient), a weight and a bias.
+  func data<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int], seed: UInt64) throws -> (
+    input: ShapedArray<Scalar>, other: ShapedArray<Scalar>, weight: [Scalar], bias: [Scalar]
+  ) {
     let count = shape.reduce(1, *)
     let features = shape.last!
-    var generator = SeededGenerator(seed: UInt64(count))
+    var generator = SeededGenerator(seed: seed)
     let x = generator.values(count, as: Scalar.self, scale: 3, offset: 100).converted(to: Scalar.self)
-    let residual = generator.values(count, as: Scalar.self, scale: 1, offset: 0).converted(to: Scalar.self)
+    let other = generator.values(count, as: Scalar.self, scale: 1, offset: 0.2).converted(to: Scalar.self)
     let weight = generator.values(features, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
     let bias = generator.values(features, as: Scalar.self, scale: 0.5, offset: 0).converted(to: Scalar.self)
-    let input = try ShapedArray(shape: shape, scalars: x)
-    let other = try ShapedArray(shape: shape, scalars: residual)
+    return (try ShapedArray(shape: shape, scalars: x), try ShapedArray(shape: shape, scalars: other), weight, bias)
+  }
+
+  func forward<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    let features = shape.last!
+    let (input, other, weight, bias) = try data(Scalar.self, shape, seed: UInt64(shape.reduce(1, *)))
     for (useWeight, useBias) in [(true, true), (true, false), (false, true), (false, false)] {
       var norm = try LayerNorm<Scalar>(normalizedShape: [features])
       norm.weight = useWeight ? weight : nil
@@ -69,14 +77,8 @@ struct VectorWidthTests {
   }
 
   func backward<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
-    let count = shape.reduce(1, *)
     let features = shape.last!
-    var generator = SeededGenerator(seed: UInt64(count) + 1)
-    let x = generator.values(count, as: Scalar.self, scale: 3, offset: 100).converted(to: Scalar.self)
-    let dy = generator.values(count, as: Scalar.self, scale: 1, offset: 0.2).converted(to: Scalar.self)
-    let weight = generator.values(features, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
-    let input = try ShapedArray(shape: shape, scalars: x)
-    let outputGradient = try ShapedArray(shape: shape, scalars: dy)
+    let (input, outputGradient, weight, _) = try data(Scalar.self, shape, seed: UInt64(shape.reduce(1, *)) + 1)
     func expectSame(_ g: (wide: NormalizationGradients<Scalar>, narrow: NormalizationGradients<Scalar>), _ what: String) {
       let inputSame = sameBits(g.wide.input?.scalars ?? [], g.narrow.input?.scalars ?? [])
       let weightSame = sameBits(g.wide.weight ?? [], g.narrow.weight ?? [])
