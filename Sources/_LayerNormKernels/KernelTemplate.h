@@ -1048,11 +1048,6 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 #define LNK_FAR_FETCH_BYTES (6 * 1024)
 #define LNK_NEAR_FETCH_BYTES 2048
 
-// How many rows ahead a row fetches, so that the fetched row is at least `reach` bytes on.
-static inline ptrdiff_t LNK_NAME(lnk_rows_ahead)(ptrdiff_t row_bytes, ptrdiff_t reach) {
-  return row_bytes >= reach ? 1 : (reach + row_bytes - 1) / row_bytes;
-}
-
 static inline void LNK_NAME(lnk_zero_partials)(T *dw, T *db, ptrdiff_t n) {
   if (dw) memset(dw, 0, (size_t)n * sizeof(T));
   if (db) memset(db, 0, (size_t)n * sizeof(T));
@@ -1063,7 +1058,7 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const ptrdiff_t reach =
       streaming && row_bytes >= 1024 ? LNK_FAR_FETCH_BYTES : LNK_NEAR_FETCH_BYTES;
-  const ptrdiff_t ahead = LNK_NAME(lnk_rows_ahead)(row_bytes, reach);
+  const ptrdiff_t ahead = row_bytes >= reach ? 1 : (reach + row_bytes - 1) / row_bytes;
 #define LNK_ONE_ROW(r, SPLIT, FRESH)                                                            \
   do {                                                                                          \
     const int fetch = (r) + ahead < rows;                                                       \
@@ -1163,7 +1158,8 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db) {
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
-  const ptrdiff_t ahead = LNK_NAME(lnk_rows_ahead)(row_bytes, LNK_NEAR_FETCH_BYTES);
+  const ptrdiff_t ahead =
+      row_bytes >= LNK_NEAR_FETCH_BYTES ? 1 : (LNK_NEAR_FETCH_BYTES + row_bytes - 1) / row_bytes;
   const int fresh_first = row_bytes >= LNK_FRESH_ROW_BYTES;
   if (!fresh_first) LNK_NAME(lnk_zero_partials)(dw, db, n);
 #define LNK_Z_ROW(r, FRESH)                                                                   \
