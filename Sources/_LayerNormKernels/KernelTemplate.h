@@ -1182,6 +1182,191 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
 #undef LNK_Z_ROW
 }
 
+// The end of one row's first pass after its whole 512-bit vectors (from element i), as
+// lnk_backward_row_avx512 ends a chunk: the row's sums in Double.
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_tail)(
+    const T *dy, const T *x, ptrdiff_t i, ptrdiff_t end, T shift, T center, T rstd,
+    const T *w, T *dw, T *db, ZVEC za, ZVEC zb, double *sum_g, double *sum_gxh) {
+  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
+  const int fresh = 0;
+  double a = 0, bsum = 0;
+  VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
+  LNK_FIRST_PASS_END();
+  *sum_g = a;
+  *sum_gxh = bsum;
+}
+
+// The backward two rows in flight, in 512-bit vectors: one loop does the first pass of row
+// q and the second pass of row q - 1, whose sums were finished the step before. One row at
+// a time, a row's second pass waits for the end of its first (lane sums, two divisions),
+// and that wait is not hidden: in cache, the loops without the second pass's dependence on
+// the sums ran in 70 % of the time. Per row the same operations as
+// lnk_backward_row_avx512 and the 256-bit kernel, the weight and bias sums still add the
+// rows in order: the same bits.
+// - In cache (outputs under 8 MiB), rows up to LNK_FLUSH elements and 6 KiB, against the
+//   one-row kernels (kernel-ab against eaba476, two runs): Float 256x128 5.4 against
+//   6.5-6.7 us, 256x256 9.6-9.8 against 11.0, 64x768 6.4-6.7 against 7.3-7.6, 1024x128
+//   23.0-23.4 against 27.1-27.7, 8192x128 183-193 against 218-221; Double 256x256 19.5-20.0
+//   against 22.3-22.4, 64x768 14.4-14.9 against 15.9-16.7. Rows of 8 KiB ran slower (Double
+//   128x1024 57.7 against 49.1: two rows of x and dy and the sums no longer fit in L1), and
+//   fetching the rows ahead during the loop, as the one-row kernel does, made it slower
+//   (64x768 8.0 against 7.3), so it fetches nothing in cache.
+// - Streamed, rows of 256 bytes to 1 KiB, the row 8 KiB ahead fetched (kernel-ab, buffers
+//   48 bytes past a page): Float 32768x128 850-908 against 1191-1209 us, 16384x256 839-888
+//   against 1029-1056, 65536x64 1176-1220 against 1425-1459, 16384x192 610 against 842;
+//   Double 32768x128 1746-1785 against 1984-1995, 65536x64 1784-1842 against 2098-2197.
+//   Longer rows lost in Double (16384x256 2902 against 1889 us, 4096x768 2227 against 1514)
+//   and were mixed in Float (4096x768 762 against 714 us; 16384x320 999 against 1245), and
+//   Double rows of 128 bytes lost too (262144x16 3.43-3.48 against 3.16 ms), so the range is
+//   the one measured. 4 and 12 KiB ahead were no better than 8; no fetch was slower.
+#define LNK_PIPELINED_ROW_BYTES 6144
+#define LNK_PIPELINED_STREAM_MIN_BYTES 256
+#define LNK_PIPELINED_STREAM_MAX_BYTES 1024
+#define LNK_PIPELINED_FETCH_BYTES 8192
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_pipelined)(
+    const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
+    const int all, const int streaming) {
+  // With `all` (a constant), every pointer is known to be there: loops without the tests.
+#define LNK_HAS(p) (all || (p) != NULL)
+  const ptrdiff_t piece = 16 / (ptrdiff_t)sizeof(T);
+  const ptrdiff_t whole = n - n % ZLANES;
+  ZVEC va = ZSETZERO(), vb = ZSETZERO();  // row q - 1's
+  for (ptrdiff_t q = 0; q <= rows; q++) {
+    const int first = q < rows, second = q > 0 && LNK_HAS(dx);
+    // Row q's first pass and row q - 1's second (pointers formed only for rows there).
+    const T *x1 = first ? x + q * n : x, *dy1 = first ? dy + q * n : dy;
+    const T *x2 = second ? x + (q - 1) * n : x, *dy2 = second ? dy + (q - 1) * n : dy;
+    T *dx2 = second ? dx + (q - 1) * n : NULL;
+    const ZVEC sh1 = ZSET1(first ? shift[q] : 0), ce1 = ZSET1(first ? center[q] : 0),
+               r1 = ZSET1(first ? rstd[q] : 0);
+    const ZVEC sh2 = ZSET1(q > 0 ? shift[q - 1] : 0), ce2 = ZSET1(q > 0 ? center[q - 1] : 0),
+               r2 = ZSET1(q > 0 ? rstd[q - 1] : 0);
+    // The row `ahead` rows on, fetched a line per vector of the first pass (streamed only).
+    const int fetch = ahead > 0 && q + ahead < rows;
+    const T *next_x = fetch ? x + (q + ahead) * n : x, *next_dy = fetch ? dy + (q + ahead) * n : dy;
+    // Streamed, the second pass's whole vectors start at a 64-byte boundary of dx (the
+    // `head` elements before it, and the ones after the last whole vector, go out as
+    // 16-byte pieces): a streamed store of a whole line. Elementwise, so any grouping gives
+    // the same bits.
+    const ptrdiff_t head = streaming && second ? (ptrdiff_t)((-(size_t)dx2 & 63) / sizeof(T)) : 0;
+    const ptrdiff_t whole2 = second ? head + (n - head) / ZLANES * ZLANES : 0;
+    const ptrdiff_t both = first ? (whole2 - head < whole ? whole2 - head : whole) : 0;
+    ZVEC za = ZSETZERO(), zb = ZSETZERO();
+#define LNK_P_FETCH(j)                                              \
+  do {                                                              \
+    _mm_prefetch((const char *)(next_dy + (j)), _MM_HINT_T0);       \
+    _mm_prefetch((const char *)(next_x + (j)), _MM_HINT_T0);        \
+  } while (0)
+#define LNK_P_FIRST(j)                                                             \
+  do {                                                                             \
+    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(x1 + (j)), sh1), ce1), r1);               \
+    const ZVEC d = ZLOAD(dy1 + (j));                                               \
+    const ZVEC g = LNK_HAS(w) ? ZMUL(d, ZLOAD(w + (j))) : d;                       \
+    za = ZADD(za, g);                                                              \
+    zb = ZFMA(g, xh, zb);                                                          \
+    if (LNK_HAS(dw)) ZSTORE(dw + (j), ZFMA(d, xh, ZLOAD(dw + (j))));               \
+    if (LNK_HAS(db)) ZSTORE(db + (j), ZADD(ZLOAD(db + (j)), d));                   \
+  } while (0)
+#define LNK_P_VALUE(v, j, LOAD)                                                    \
+  do {                                                                             \
+    const ZVEC xh = ZMUL(ZSUB(ZSUB(LOAD(x2 + (j)), sh2), ce2), r2);                \
+    const ZVEC d = LOAD(dy2 + (j));                                                \
+    const ZVEC g = LNK_HAS(w) ? ZMUL(d, LOAD(w + (j))) : d;                        \
+    v = ZMUL(r2, ZSUB(ZSUB(g, va), ZMUL(xh, vb)));                                 \
+  } while (0)
+#define LNK_P_SECOND(j)                                                            \
+  do {                                                                             \
+    ZVEC v;                                                                        \
+    LNK_P_VALUE(v, j, ZLOAD);                                                      \
+    if (streaming) ZSTREAM(dx2 + (j), v);                                          \
+    else ZSTORE(dx2 + (j), v);                                                     \
+  } while (0)
+    // The elements outside the whole vectors: in cache one masked store; streamed,
+    // 16-byte pieces, the row's first ones before its whole vectors.
+#define LNK_P_MASKED_LOAD(p) ZMASKLOAD(p, m)
+#define LNK_P_PIECES(start, count)                                                 \
+  if ((count) > 0) {                                                               \
+    const ZMASK m = (ZMASK)((1u << (count)) - 1);                                  \
+    ZVEC v;                                                                        \
+    LNK_P_VALUE(v, (start), LNK_P_MASKED_LOAD);                                    \
+    ZSTREAM_LOW(dx2 + (start), v);                                                 \
+    if ((count) > piece) ZSTREAM_PIECE(dx2 + (start) + piece, v, 1);               \
+    if ((count) > 2 * piece) ZSTREAM_PIECE(dx2 + (start) + 2 * piece, v, 2);       \
+  }
+    if (streaming && second) LNK_P_PIECES(0, head);
+    ptrdiff_t j = 0;
+    if (fetch) {
+      for (; j < both; j += ZLANES) {
+        LNK_P_FETCH(j);
+        LNK_P_FIRST(j);
+        LNK_P_SECOND(head + j);
+      }
+    } else {
+      for (; j < both; j += ZLANES) {
+        LNK_P_FIRST(j);
+        LNK_P_SECOND(head + j);
+      }
+    }
+    if (first) {
+      for (ptrdiff_t k = j; k < whole; k += ZLANES) {
+        if (fetch) LNK_P_FETCH(k);
+        LNK_P_FIRST(k);
+      }
+      if (fetch && whole < n) LNK_P_FETCH(whole);
+    }
+    if (second) {
+      for (ptrdiff_t k = head + j; k < whole2; k += ZLANES) LNK_P_SECOND(k);
+      if (streaming) {
+        LNK_P_PIECES(whole2, n - whole2);
+      } else if (whole2 < n) {
+        const ZMASK m = (ZMASK)((1u << (n - whole2)) - 1);
+        ZVEC v;
+        LNK_P_VALUE(v, whole2, LNK_P_MASKED_LOAD);
+        ZMASKSTORE(dx2 + whole2, m, v);
+      }
+    }
+#undef LNK_P_PIECES
+#undef LNK_P_MASKED_LOAD
+#undef LNK_P_SECOND
+#undef LNK_P_VALUE
+#undef LNK_P_FIRST
+#undef LNK_P_FETCH
+    if (!first) break;
+    double a, bsum;
+    LNK_NAME(lnk_first_pass_tail)(dy1, x1, whole, n, shift[q], center[q], rstd[q], w, dw, db,
+                                  za, zb, &a, &bsum);
+    va = ZSET1(centered ? (T)(a / (double)n) : 0);
+    vb = ZSET1((T)(bsum / (double)n));
+  }
+#undef LNK_HAS
+}
+
+// lnk_backward_pipelined over a block: PyTorch's case (every gradient, with a weight) in its
+// own copy, as elsewhere.
+static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_pipelined)(
+    const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
+  LNK_NAME(lnk_zero_partials)(dw, db, n);
+  const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
+  const ptrdiff_t ahead =
+      streaming ? (LNK_PIPELINED_FETCH_BYTES + row_bytes - 1) / row_bytes : 0;
+  if (w && dw && db && dx) {
+    if (streaming)
+      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
+                                       dw, db, ahead, 1, 1);
+    else
+      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
+                                       dw, db, ahead, 1, 0);
+  } else if (streaming) {
+    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                     db, ahead, 0, 1);
+  } else {
+    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                     db, ahead, 0, 0);
+  }
+}
+
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, int streaming) {
@@ -1226,6 +1411,17 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                                  const T *w, T *dw, T *db, int streaming) {
   if (rows <= 0) {
     LNK_NAME(lnk_zero_partials)(dw, db, n);
+    return;
+  }
+  const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
+  if (lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4) && n <= LNK_FLUSH &&
+      (streaming ? row_bytes >= LNK_PIPELINED_STREAM_MIN_BYTES &&
+                       row_bytes <= LNK_PIPELINED_STREAM_MAX_BYTES && row_bytes % 16 == 0 &&
+                       ((size_t)dx & 15) == 0 && !LNK_NAME(lnk_near_after)(dx, x) &&
+                       !LNK_NAME(lnk_near_after)(dx, dy)
+                 : row_bytes <= LNK_PIPELINED_ROW_BYTES)) {
+    LNK_NAME(lnk_backward_rows_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
+                                          dw, db, streaming);
     return;
   }
   if (!streaming && lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4)) {
@@ -1314,6 +1510,11 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef ZMASKSTORE
 #undef ZSTREAM
 #undef ZSTREAM_LOW
+#undef ZSTREAM_PIECE
+#undef LNK_PIPELINED_ROW_BYTES
+#undef LNK_PIPELINED_STREAM_MIN_BYTES
+#undef LNK_PIPELINED_STREAM_MAX_BYTES
+#undef LNK_PIPELINED_FETCH_BYTES
 #undef ZMASKLOAD
 #undef ZADD
 #undef ZMUL

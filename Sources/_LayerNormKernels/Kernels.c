@@ -199,6 +199,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_ps((p), (m), (v))
 #define ZSTREAM _mm512_stream_ps
 #define ZSTREAM_LOW(p, v) _mm_stream_ps((p), _mm512_castps512_ps128(v))
+#define ZSTREAM_PIECE(p, v, k) _mm_stream_ps((p), _mm512_extractf32x4_ps((v), (k)))
 #define ZSETZERO _mm512_setzero_ps
 #define ZFMA _mm512_fmadd_ps
 #define ZLOW _mm512_castps512_ps256
@@ -252,6 +253,7 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
 #define ZSTREAM _mm512_stream_pd
 #define ZSTREAM_LOW(p, v) _mm_stream_pd((p), _mm512_castpd512_pd128(v))
+#define ZSTREAM_PIECE(p, v, k) _mm_stream_pd((p), _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(v), (k))))
 #define ZSETZERO _mm512_setzero_pd
 #define ZFMA _mm512_fmadd_pd
 #define ZLOW _mm512_castpd512_pd256

@@ -11,10 +11,13 @@ struct VectorWidthTests {
   /// 512-bit vector) and longer rows, in inputs of a few rows that stay in cache; and
   /// inputs of 8 MiB or more (outputs streamed) with rows from 768 bytes to 3 KiB, which
   /// stream from 512-bit vectors too (Float 3000x740 and Double 4400x250, rows ending 16
-  /// bytes past a whole vector).
+  /// bytes past a whole vector), and with rows of 256 bytes to 1 KiB, whose backward streams
+  /// two rows in flight (9000x244 and 17000x124: rows that start at every 16-byte offset
+  /// of a line, so each row's first and last pieces differ).
   static let shapes: [[Int]] = [
     [3, 1], [5, 7], [4, 15], [6, 16], [3, 17], [7, 31], [2, 33], [9, 63], [3, 65], [4, 100],
-    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000], [3000, 740], [4400, 250],
+    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000], [3000, 740], [4400, 250], [9000, 244],
+    [17000, 124],
   ]
 
   /// Runs `body` with the 512-bit loops on, then off, and returns both results (the same
