@@ -46,9 +46,12 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
   let n = p.features
   let blockRows = backwardBlockRows(rows: p.rows, features: n)
   let blocks = (p.rows + blockRows - 1) / blockRows
-  let partialCount = p.weightGradient != nil || p.biasGradient != nil ? blocks * n : 0
-  let weightPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.weightGradient == nil ? 0 : partialCount)
-  let biasPartials = UnsafeMutablePointer<Scalar>.allocate(capacity: p.biasGradient == nil ? 0 : partialCount)
+  // Each block's partial sums start on a 64-byte line: the kernels load and store them
+  // once per vector of every row, and a 512-bit access that straddles two lines costs two.
+  let stride = partialStride(features: n, scalarSize: MemoryLayout<Scalar>.size)
+  let partialCount = p.weightGradient != nil || p.biasGradient != nil ? blocks * stride : 0
+  let weightPartials = allocateLines(Scalar.self, count: p.weightGradient == nil ? 0 : partialCount)
+  let biasPartials = allocateLines(Scalar.self, count: p.biasGradient == nil ? 0 : partialCount)
   defer {
     weightPartials.deallocate()
     biasPartials.deallocate()
@@ -66,8 +69,8 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
       let center = shift + blockRows
       let rstd = center + blockRows
       for block in blockRange {
-        let dw = p.weightGradient == nil ? nil : weightPartials + block * n
-        let db = p.biasGradient == nil ? nil : biasPartials + block * n
+        let dw = p.weightGradient == nil ? nil : weightPartials + block * stride
+        let db = p.biasGradient == nil ? nil : biasPartials + block * stride
         let first = block * blockRows
         let count = min(p.rows, first + blockRows) - first
         for k in 0..<count {
@@ -94,13 +97,28 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
       let (dweight, dbias) = outputs.value
       let j = columns.lowerBound
       if let dweight {
-        Scalar._addBlocks(weightPartials + j, blocks: blocks, stride: n, count: columns.count, into: dweight + j)
+        Scalar._addBlocks(weightPartials + j, blocks: blocks, stride: stride, count: columns.count, into: dweight + j)
       }
       if let dbias {
-        Scalar._addBlocks(biasPartials + j, blocks: blocks, stride: n, count: columns.count, into: dbias + j)
+        Scalar._addBlocks(biasPartials + j, blocks: blocks, stride: stride, count: columns.count, into: dbias + j)
       }
     }
   }
+}
+
+/// Elements from one block's partial sums to the next: `features` rounded up to whole
+/// 64-byte lines.
+func partialStride(features: Int, scalarSize: Int) -> Int {
+  let perLine = 64 / scalarSize
+  return (features + perLine - 1) / perLine * perLine
+}
+
+/// Uninitialized memory for `count` elements starting on a 64-byte boundary; free it with
+/// `deallocate()`.
+func allocateLines<Scalar>(_ type: Scalar.Type, count: Int) -> UnsafeMutablePointer<Scalar> {
+  UnsafeMutableRawPointer.allocate(
+    byteCount: max(count, 1) * MemoryLayout<Scalar>.stride, alignment: 64
+  ).bindMemory(to: Scalar.self, capacity: max(count, 1))
 }
 
 /// The statistics the backward uses for one row: the forward's saved ones, or computed
