@@ -1245,11 +1245,15 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     // The row `ahead` rows on, fetched a line per vector of the first pass (streamed only).
     const int fetch = ahead > 0 && q + ahead < rows;
     const T *next_x = fetch ? x + (q + ahead) * n : x, *next_dy = fetch ? dy + (q + ahead) * n : dy;
-    // Streamed, the second pass's whole vectors start at a 64-byte boundary of dx (the
-    // `head` elements before it, and the ones after the last whole vector, go out as
-    // 16-byte pieces): a streamed store of a whole line. Elementwise, so any grouping gives
-    // the same bits.
-    const ptrdiff_t head = streaming && second ? (ptrdiff_t)((-(size_t)dx2 & 63) / sizeof(T)) : 0;
+    // The second pass's whole vectors start at a 64-byte boundary of dx (the `head`
+    // elements before it, and the ones after the last whole vector, go out separately): a
+    // store that straddles two lines costs two, and a streamed store of a whole line needs
+    // it. Elementwise, so any grouping gives the same bits. In cache, against whole vectors
+    // from the row's start (kernel-ab against a418987, buffers 48 bytes into a line, two
+    // runs): Float 64x768 6.0-6.4 against 6.5-6.9 us, 128x512 8.5-8.8 against 9.7; Double
+    // 64x768 14.5-15.3 against 15.3-15.9, 256x256 19.6-20.8 against 21.4-22.1.
+    const ptrdiff_t head =
+        second && n >= 2 * ZLANES ? (ptrdiff_t)((-(size_t)dx2 & 63) / sizeof(T)) : 0;
     const ptrdiff_t whole2 = second ? head + (n - head) / ZLANES * ZLANES : 0;
     const ptrdiff_t both = first ? (whole2 - head < whole ? whole2 - head : whole) : 0;
     ZVEC za = ZSETZERO(), zb = ZSETZERO();
@@ -1282,7 +1286,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if (streaming) ZSTREAM(dx2 + (j), v);                                          \
     else ZSTORE(dx2 + (j), v);                                                     \
   } while (0)
-    // The elements outside the whole vectors: in cache one masked store; streamed,
+    // The elements outside the whole vectors: in cache a masked store each side; streamed,
     // 16-byte pieces, the row's first ones before its whole vectors.
 #define LNK_P_MASKED_LOAD(p) ZMASKLOAD(p, m)
 #define LNK_P_PIECES(start, count)                                                 \
@@ -1295,6 +1299,12 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if ((count) > 2 * piece) ZSTREAM_PIECE(dx2 + (start) + 2 * piece, v, 2);       \
   }
     if (streaming && second) LNK_P_PIECES(0, head);
+    if (!streaming && second && head > 0) {
+      const ZMASK m = (ZMASK)((1u << head) - 1);
+      ZVEC v;
+      LNK_P_VALUE(v, 0, LNK_P_MASKED_LOAD);
+      ZMASKSTORE(dx2, m, v);
+    }
     ptrdiff_t j = 0;
     if (fetch) {
       for (; j < both; j += ZLANES) {
