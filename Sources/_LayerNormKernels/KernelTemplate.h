@@ -1298,7 +1298,14 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if ((count) > piece) ZSTREAM_PIECE(dx2 + (start) + piece, v, 1);               \
     if ((count) > 2 * piece) ZSTREAM_PIECE(dx2 + (start) + 2 * piece, v, 2);       \
   }
-    if (streaming && second) LNK_P_PIECES(0, head);
+    // With `streaming` 2 (dx just after x or dy modulo 4096, see lnk_near_after) the second
+    // pass goes down the row: a streamed store then comes after every load it could match.
+    // Against the one-row kernel's loads ahead of its stores, which such rows took before
+    // (a C driver of the package's blocks, Float, dx 48 bytes after dy, two or three runs):
+    // 32768x128 978-995 against 1172-1207 us, 16384x256 860-863 against 1029, 16384x192
+    // 633-635 against 784-836, 65536x64 1284-1320 against 1365-1383.
+    if (streaming == 2 && second) LNK_P_PIECES(whole2, n - whole2);
+    if (streaming == 1 && second) LNK_P_PIECES(0, head);
     if (!streaming && second && head > 0) {
       const ZMASK m = (ZMASK)((1u << head) - 1);
       ZVEC v;
@@ -1310,12 +1317,12 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
       for (; j < both; j += ZLANES) {
         LNK_P_FETCH(j);
         LNK_P_FIRST(j);
-        LNK_P_SECOND(head + j);
+        LNK_P_SECOND(streaming == 2 ? whole2 - ZLANES - j : head + j);
       }
     } else {
       for (; j < both; j += ZLANES) {
         LNK_P_FIRST(j);
-        LNK_P_SECOND(head + j);
+        LNK_P_SECOND(streaming == 2 ? whole2 - ZLANES - j : head + j);
       }
     }
     if (first) {
@@ -1326,10 +1333,15 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
       if (fetch && whole < n) LNK_P_FETCH(whole);
     }
     if (second) {
-      for (ptrdiff_t k = head + j; k < whole2; k += ZLANES) LNK_P_SECOND(k);
-      if (streaming) {
+      if (streaming == 2) {
+        for (ptrdiff_t k = whole2 - ZLANES - j; k >= head; k -= ZLANES) LNK_P_SECOND(k);
+        LNK_P_PIECES(0, head);
+      } else {
+        for (ptrdiff_t k = head + j; k < whole2; k += ZLANES) LNK_P_SECOND(k);
+      }
+      if (streaming == 1) {
         LNK_P_PIECES(whole2, n - whole2);
-      } else if (whole2 < n) {
+      } else if (!streaming && whole2 < n) {
         const ZMASK m = (ZMASK)((1u << (n - whole2)) - 1);
         ZVEC v;
         LNK_P_VALUE(v, whole2, LNK_P_MASKED_LOAD);
@@ -1362,12 +1374,18 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_pipelined)(
   const ptrdiff_t ahead =
       streaming ? (LNK_PIPELINED_FETCH_BYTES + row_bytes - 1) / row_bytes : 0;
   if (w && dw && db && dx) {
-    if (streaming)
+    if (streaming == 2)
+      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
+                                       dw, db, ahead, 1, 2);
+    else if (streaming)
       LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
                                        dw, db, ahead, 1, 1);
     else
       LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
                                        dw, db, ahead, 1, 0);
+  } else if (streaming == 2) {
+    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
+                                     db, ahead, 0, 2);
   } else if (streaming) {
     LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
                                      db, ahead, 0, 1);
@@ -1427,11 +1445,12 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
   if (lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4) && n <= LNK_FLUSH &&
       (streaming ? row_bytes >= LNK_PIPELINED_STREAM_MIN_BYTES &&
                        row_bytes <= LNK_PIPELINED_STREAM_MAX_BYTES && row_bytes % 16 == 0 &&
-                       ((size_t)dx & 15) == 0 && !LNK_NAME(lnk_near_after)(dx, x) &&
-                       !LNK_NAME(lnk_near_after)(dx, dy)
+                       ((size_t)dx & 15) == 0
                  : row_bytes <= LNK_PIPELINED_ROW_BYTES)) {
+    const int near = streaming && dx &&
+                     (LNK_NAME(lnk_near_after)(dx, x) || LNK_NAME(lnk_near_after)(dx, dy));
     LNK_NAME(lnk_backward_rows_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                          dw, db, streaming);
+                                          dw, db, near ? 2 : streaming);
     return;
   }
   if (!streaming && lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4)) {

@@ -317,15 +317,16 @@ struct LargeOutputTests {
 
   @Test(
     "Streamed outputs just after their inputs (modulo 4096) equal the same call elsewhere",
-    arguments: [16, 48, 112])
-  func outputsJustAfterInputs(offset: Int) throws {
-    // There the streamed loops load ahead of their stores (4K aliasing, KernelTemplate.h):
-    // a different loop, which must write the same bits. 2201 x 1004 Float is 8.4 MiB;
-    // rows of 125 vectors and a half end with a step of fewer than four vectors and 16
-    // bytes streamed on their own (the fused add's sum too, in its last block of one row);
-    // a few rows are checked against the same row alone (too small to stream).
-    let features = 1004
-    let shape = [2201, features]
+    arguments: [16, 48, 112], [1004, 244])
+  func outputsJustAfterInputs(offset: Int, features: Int) throws {
+    // There the streamed loops load ahead of their stores (4K aliasing, KernelTemplate.h),
+    // and the backward of rows of 256 bytes to 1 KiB runs its second pass down each row:
+    // different loops, which must write the same bits. 2201 x 1004 Float is 8.4 MiB; rows
+    // of 125 vectors and a half end with a step of fewer than four vectors and 16 bytes
+    // streamed on their own (the fused add's sum too, in its last block of one row);
+    // 9000 x 244 (8.4 MiB) has rows of 976 bytes, each starting at another 16-byte offset
+    // of a line. A few rows are checked against the same row alone (too small to stream).
+    let shape = [features == 1004 ? 2201 : 9000, features]
     let count = shape[0] * shape[1]
     let arrayBytes = (count * 4 + 4095) / 4096 * 4096 + 4096
     let memory = UnsafeMutableRawPointer.allocate(byteCount: 5 * arrayBytes, alignment: 4096)
@@ -343,7 +344,7 @@ struct LargeOutputTests {
     var norm = try LayerNorm<Float>(normalizedShape: [features])
     norm.weight = generator.values(features, as: Float.self, scale: 0.5, offset: 1).converted(to: Float.self)
     norm.bias = generator.values(features, as: Float.self, scale: 0.5).converted(to: Float.self)
-    let checkedRows = [0, 1, 1099, 2200]
+    let checkedRows = [0, 1, 1099, shape[0] - 1]
     func row(_ buffer: UnsafeMutableBufferPointer<Float>, _ r: Int) -> [Float] {
       Array(buffer[r * features..<(r + 1) * features])
     }
