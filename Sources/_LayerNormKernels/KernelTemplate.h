@@ -1286,17 +1286,21 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if (streaming) ZSTREAM(dx2 + (j), v);                                          \
     else ZSTORE(dx2 + (j), v);                                                     \
   } while (0)
-    // The elements outside the whole vectors: in cache a masked store each side; streamed,
-    // 16-byte pieces, the row's first ones before its whole vectors.
+    // The elements outside the whole vectors, `count` from `start` (fewer than a vector):
+    // in cache one masked store each side; streamed, 16-byte pieces.
 #define LNK_P_MASKED_LOAD(p) ZMASKLOAD(p, m)
-#define LNK_P_PIECES(start, count)                                                 \
+#define LNK_P_PART(start, count)                                                   \
   if ((count) > 0) {                                                               \
     const ZMASK m = (ZMASK)((1u << (count)) - 1);                                  \
     ZVEC v;                                                                        \
     LNK_P_VALUE(v, (start), LNK_P_MASKED_LOAD);                                    \
-    ZSTREAM_LOW(dx2 + (start), v);                                                 \
-    if ((count) > piece) ZSTREAM_PIECE(dx2 + (start) + piece, v, 1);               \
-    if ((count) > 2 * piece) ZSTREAM_PIECE(dx2 + (start) + 2 * piece, v, 2);       \
+    if (!streaming) {                                                              \
+      ZMASKSTORE(dx2 + (start), m, v);                                             \
+    } else {                                                                       \
+      ZSTREAM_LOW(dx2 + (start), v);                                               \
+      if ((count) > piece) ZSTREAM_PIECE(dx2 + (start) + piece, v, 1);             \
+      if ((count) > 2 * piece) ZSTREAM_PIECE(dx2 + (start) + 2 * piece, v, 2);     \
+    }                                                                              \
   }
     // With `streaming` 2 (dx just after x or dy modulo 4096, see lnk_near_after) the second
     // pass goes down the row: a streamed store then comes after every load it could match.
@@ -1304,13 +1308,10 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     // (a C driver of the package's blocks, Float, dx 48 bytes after dy, two or three runs):
     // 32768x128 978-995 against 1172-1207 us, 16384x256 860-863 against 1029, 16384x192
     // 633-635 against 784-836, 65536x64 1284-1320 against 1365-1383.
-    if (streaming == 2 && second) LNK_P_PIECES(whole2, n - whole2);
-    if (streaming == 1 && second) LNK_P_PIECES(0, head);
-    if (!streaming && second && head > 0) {
-      const ZMASK m = (ZMASK)((1u << head) - 1);
-      ZVEC v;
-      LNK_P_VALUE(v, 0, LNK_P_MASKED_LOAD);
-      ZMASKSTORE(dx2, m, v);
+    // The part of the row before the whole vectors first (after them, going down).
+    if (second) {
+      if (streaming == 2) { LNK_P_PART(whole2, n - whole2); }
+      else { LNK_P_PART(0, head); }
     }
     ptrdiff_t j = 0;
     if (fetch) {
@@ -1335,20 +1336,13 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if (second) {
       if (streaming == 2) {
         for (ptrdiff_t k = whole2 - ZLANES - j; k >= head; k -= ZLANES) LNK_P_SECOND(k);
-        LNK_P_PIECES(0, head);
+        LNK_P_PART(0, head);
       } else {
         for (ptrdiff_t k = head + j; k < whole2; k += ZLANES) LNK_P_SECOND(k);
-      }
-      if (streaming == 1) {
-        LNK_P_PIECES(whole2, n - whole2);
-      } else if (!streaming && whole2 < n) {
-        const ZMASK m = (ZMASK)((1u << (n - whole2)) - 1);
-        ZVEC v;
-        LNK_P_VALUE(v, whole2, LNK_P_MASKED_LOAD);
-        ZMASKSTORE(dx2 + whole2, m, v);
+        LNK_P_PART(whole2, n - whole2);
       }
     }
-#undef LNK_P_PIECES
+#undef LNK_P_PART
 #undef LNK_P_MASKED_LOAD
 #undef LNK_P_SECOND
 #undef LNK_P_VALUE
@@ -1442,7 +1436,9 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
     return;
   }
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
-  if (lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4) && n <= LNK_FLUSH &&
+  // 512-bit vectors, except for the rows the 256-bit kernel keeps in groups of registers.
+  const int wide = lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4);
+  if (wide && n <= LNK_FLUSH &&
       (streaming ? row_bytes >= LNK_PIPELINED_STREAM_MIN_BYTES &&
                        row_bytes <= LNK_PIPELINED_STREAM_MAX_BYTES && row_bytes % 16 == 0 &&
                        ((size_t)dx & 15) == 0
@@ -1453,7 +1449,7 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                                           dw, db, near ? 2 : streaming);
     return;
   }
-  if (!streaming && lnk_use_avx512() && n != LANES && !(n == 2 * LANES && LANES == 4)) {
+  if (wide && !streaming) {
     LNK_NAME(lnk_backward_rows_avx512)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
                                        db);
     return;

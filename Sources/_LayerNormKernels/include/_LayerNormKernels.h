@@ -18,7 +18,7 @@ int lnk_has_avx2_fma(void);
 
 /// Where the CPU has AVX-512F, the forward's writes of rows that stay in cache and of
 /// streamed rows of 768 bytes to 3 KiB, and the backward of rows whose input gradient stays
-/// in cache, take 512-bit vectors (unless the
+/// in cache or that are 256 bytes to 1 KiB long, take 512-bit vectors (unless the
 /// environment variable LAYERNORMALIZATION_NO_AVX512 is set), with the same bits as the
 /// 256-bit loops. This turns them on
 /// (`enabled` != 0, where the CPU has them) or off and returns the previous setting, so that
