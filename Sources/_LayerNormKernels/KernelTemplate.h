@@ -1103,11 +1103,12 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 // 256x256 10 %, 128x1024 18-22 %.
 static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_row_avx512)(
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
-    const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh) {
+    const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh,
+    const double *given) {
   const ZVEC zsh = ZSET1(shift), zce = ZSET1(center), zr = ZSET1(rstd);
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
-  double a = 0, bsum = 0;
-  for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
+  double a = given ? given[0] : 0, bsum = given ? given[1] : 0;
+  if (!given) for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
     const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
     ZVEC za = ZSETZERO(), zb = ZSETZERO();
     ptrdiff_t i = start;
@@ -1153,6 +1154,75 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
   }
 }
 
+// The end of one row's first pass after its whole 512-bit vectors (from element i), as
+// lnk_backward_row_avx512 ends a chunk: the row's sums in Double.
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_tail)(
+    const T *dy, const T *x, ptrdiff_t i, ptrdiff_t end, T shift, T center, T rstd,
+    const T *w, T *dw, T *db, ZVEC za, ZVEC zb, const int fresh, double *sum_g,
+    double *sum_gxh) {
+  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
+  double a = 0, bsum = 0;
+  VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
+  LNK_FIRST_PASS_END();
+  *sum_g = a;
+  *sum_gxh = bsum;
+}
+
+// The first pass of rows r and r + 1 at once, in 512-bit vectors: each row's sums as
+// lnk_backward_row_avx512 adds them, and the weight and bias sums loaded and stored once
+// for the two rows, row r added first (fma(d1, xh1, fma(d0, xh0, dw)) is what the rows one
+// at a time compute): the same bits. With `fresh`, row r writes them. Long rows' partial
+// sums do not stay in L1 (16 KiB rows: 64 KiB of x, dy and the two sums), and one row at a
+// time loads and stores them once a row. In cache, against one row at a time (kernel-ab
+// against b97a715): Float 16x65536 309 against 347 us, 15x65537 285 against 321, 256x4096
+// 241 against 276, 128x4096 119 against 136, 16x16384 57 against 63; Double 128x4096 236
+// against 267, 15x65537 687 against 772, 16x16384 124 against 134; 64x16384 (partials in
+// L2) 231 against 244 in Float, the same in Double. In a C driver, rows of 8 KiB lost
+// (Float 256x2048 108-110 against 95 us, Double 128x1024 54-56 against 45-47: one row's x
+// and dy stay in L1 for its second pass, two rows' do not), and four rows at a time were
+// no better than two where the rows start 32 bytes into a line (Float 16x65536 339-356
+// against 316-325 us). Streamed outputs (rows from memory) gained nothing (Float 512x16384,
+// 256x32768, 64x65536, Double 128x32768, within noise), so the streamed kernels are as they
+// were.
+#define LNK_PAIR_ROW_BYTES 16384
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_pair)(
+    const T *dy, const T *x, ptrdiff_t n, const T *shift, const T *center, const T *rstd,
+    const T *w, T *dw, T *db, const int fresh, double sum_g[2], double sum_gxh[2]) {
+  const T *const x1 = x + n, *const dy1 = dy + n;
+  const ZVEC sh0 = ZSET1(shift[0]), ce0 = ZSET1(center[0]), r0 = ZSET1(rstd[0]);
+  const ZVEC sh1 = ZSET1(shift[1]), ce1 = ZSET1(center[1]), r1 = ZSET1(rstd[1]);
+  sum_g[0] = sum_g[1] = sum_gxh[0] = sum_gxh[1] = 0;
+  for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
+    const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
+    ZVEC za0 = ZSETZERO(), zb0 = ZSETZERO(), za1 = ZSETZERO(), zb1 = ZSETZERO();
+    ptrdiff_t i = start;
+    for (; i + ZLANES <= end; i += ZLANES) {
+      const ZVEC xh0 = ZMUL(ZSUB(ZSUB(ZLOAD(x + i), sh0), ce0), r0);
+      const ZVEC xh1 = ZMUL(ZSUB(ZSUB(ZLOAD(x1 + i), sh1), ce1), r1);
+      const ZVEC d0 = ZLOAD(dy + i), d1 = ZLOAD(dy1 + i);
+      const ZVEC wv = w ? ZLOAD(w + i) : d0;
+      const ZVEC g0 = w ? ZMUL(d0, wv) : d0, g1 = w ? ZMUL(d1, wv) : d1;
+      za0 = ZADD(za0, g0);
+      zb0 = ZFMA(g0, xh0, zb0);
+      za1 = ZADD(za1, g1);
+      zb1 = ZFMA(g1, xh1, zb1);
+      if (dw) ZSTORE(dw + i, ZFMA(d1, xh1, fresh ? ZMUL(d0, xh0) : ZFMA(d0, xh0, ZLOAD(dw + i))));
+      if (db) ZSTORE(db + i, ZADD(fresh ? d0 : ZADD(ZLOAD(db + i), d0), d1));
+    }
+    // The elements after the whole vectors, one row after the other (each element still
+    // gets row r's term first).
+    double a, bsum;
+    LNK_NAME(lnk_first_pass_tail)(dy, x, i, end, shift[0], center[0], rstd[0], w, dw, db, za0,
+                                  zb0, fresh, &a, &bsum);
+    sum_g[0] += a;
+    sum_gxh[0] += bsum;
+    LNK_NAME(lnk_first_pass_tail)(dy1, x1, i, end, shift[1], center[1], rstd[1], w, dw, db, za1,
+                                  zb1, 0, &a, &bsum);
+    sum_g[1] += a;
+    sum_gxh[1] += bsum;
+  }
+}
+
 // lnk_backward_each_row for an input gradient written to cache, with the 512-bit row kernel.
 static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
@@ -1162,38 +1232,58 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
       row_bytes >= LNK_NEAR_FETCH_BYTES ? 1 : (LNK_NEAR_FETCH_BYTES + row_bytes - 1) / row_bytes;
   const int fresh_first = row_bytes >= LNK_FRESH_ROW_BYTES;
   if (!fresh_first) LNK_NAME(lnk_zero_partials)(dw, db, n);
+  // Rows of LNK_PAIR_ROW_BYTES or more take their first pass two at a time (see
+  // lnk_first_pass_pair), then their second passes one after the other, each fetching the
+  // row two on.
+  const int pairs = row_bytes >= LNK_PAIR_ROW_BYTES;
 #define LNK_Z_ROW(r, FRESH)                                                                   \
   do {                                                                                        \
     const int fetch = (r) + ahead < rows;                                                     \
     LNK_NAME(lnk_backward_row_avx512)(dy + (r) * n, x + (r) * n, dx ? dx + (r) * n : NULL, n, \
                                       shift[r], center[r], rstd[r], centered, w, dw, db,      \
                                       fetch ? dy + ((r) + ahead) * n : NULL,                  \
-                                      fetch ? x + ((r) + ahead) * n : NULL, FRESH);           \
+                                      fetch ? x + ((r) + ahead) * n : NULL, FRESH, NULL);     \
+  } while (0)
+#define LNK_Z_SECOND(r, SUMS)                                                                 \
+  do {                                                                                        \
+    const int fetch = (r) + 2 < rows;                                                         \
+    LNK_NAME(lnk_backward_row_avx512)(dy + (r) * n, x + (r) * n, dx + (r) * n, n, shift[r],   \
+                                      center[r], rstd[r], centered, w, dw, db,                \
+                                      fetch ? dy + ((r) + 2) * n : NULL,                      \
+                                      fetch ? x + ((r) + 2) * n : NULL, 0, SUMS);             \
+  } while (0)
+#define LNK_Z_PAIR(r, FRESH)                                                                  \
+  do {                                                                                        \
+    double sum_g[2], sum_gxh[2];                                                              \
+    LNK_NAME(lnk_first_pass_pair)(dy + (r) * n, x + (r) * n, n, shift + (r), center + (r),    \
+                                  rstd + (r), w, dw, db, FRESH, sum_g, sum_gxh);              \
+    if (dx) {                                                                                 \
+      const double sums0[2] = {sum_g[0], sum_gxh[0]}, sums1[2] = {sum_g[1], sum_gxh[1]};      \
+      LNK_Z_SECOND(r, sums0);                                                                 \
+      LNK_Z_SECOND((r) + 1, sums1);                                                           \
+    }                                                                                         \
   } while (0)
 #define LNK_Z_ROWS                                                                            \
   {                                                                                           \
-    if (fresh_first) LNK_Z_ROW(0, 1);                                                         \
-    for (ptrdiff_t r = fresh_first; r < rows; r++) LNK_Z_ROW(r, 0);                           \
+    ptrdiff_t r = 0;                                                                          \
+    if (pairs && rows >= 2 && fresh_first) {                                                  \
+      LNK_Z_PAIR(0, 1);                                                                       \
+      r = 2;                                                                                  \
+    }                                                                                         \
+    for (; pairs && r + 2 <= rows; r += 2) LNK_Z_PAIR(r, 0);                                  \
+    if (fresh_first && r == 0) {                                                              \
+      LNK_Z_ROW(0, 1);                                                                        \
+      r = 1;                                                                                  \
+    }                                                                                         \
+    for (; r < rows; r++) LNK_Z_ROW(r, 0);                                                    \
   }
   // PyTorch's case (every gradient, with a weight) in its own copy, as the 256-bit kernel.
   if (w && dw && db && dx) { LNK_Z_ROWS }
   else { LNK_Z_ROWS }
 #undef LNK_Z_ROWS
+#undef LNK_Z_PAIR
+#undef LNK_Z_SECOND
 #undef LNK_Z_ROW
-}
-
-// The end of one row's first pass after its whole 512-bit vectors (from element i), as
-// lnk_backward_row_avx512 ends a chunk: the row's sums in Double.
-static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_tail)(
-    const T *dy, const T *x, ptrdiff_t i, ptrdiff_t end, T shift, T center, T rstd,
-    const T *w, T *dw, T *db, ZVEC za, ZVEC zb, double *sum_g, double *sum_gxh) {
-  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
-  const int fresh = 0;
-  double a = 0, bsum = 0;
-  VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
-  LNK_FIRST_PASS_END();
-  *sum_g = a;
-  *sum_gxh = bsum;
 }
 
 // The backward two rows in flight, in 512-bit vectors: one loop does the first pass of row
@@ -1351,7 +1441,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     if (!first) break;
     double a, bsum;
     LNK_NAME(lnk_first_pass_tail)(dy1, x1, whole, n, shift[q], center[q], rstd[q], w, dw, db,
-                                  za, zb, &a, &bsum);
+                                  za, zb, 0, &a, &bsum);
     va = ZSET1(centered ? (T)(a / (double)n) : 0);
     vb = ZSET1((T)(bsum / (double)n));
   }

@@ -8,7 +8,9 @@ import _LayerNormKernels
 @Suite("Vector widths")
 struct VectorWidthTests {
   /// Row lengths around the vector widths (masked tails of every length, rows under one
-  /// 512-bit vector) and longer rows, in inputs of a few rows that stay in cache; and
+  /// 512-bit vector) and longer rows, in inputs of a few rows that stay in cache (5x4100 and
+  /// 3x17000: rows of 16 KiB or more, whose backward takes its first pass two rows at a
+  /// time, a second pair adding into the first's sums and a last row alone); and
   /// inputs of 8 MiB or more (outputs streamed) with rows from 768 bytes to 3 KiB, which
   /// stream from 512-bit vectors too (Float 3000x740 and Double 4400x250, rows ending 16
   /// bytes past a whole vector), and with rows of 256 bytes to 1 KiB, whose backward streams
@@ -16,7 +18,7 @@ struct VectorWidthTests {
   /// of a line, so each row's first and last pieces differ).
   static let shapes: [[Int]] = [
     [3, 1], [5, 7], [4, 15], [6, 16], [3, 17], [7, 31], [2, 33], [9, 63], [3, 65], [4, 100],
-    [2, 3, 768], [5, 1000], [3, 4100], [3, 17000], [3000, 740], [4400, 250], [9000, 244],
+    [2, 3, 768], [5, 1000], [5, 4100], [3, 17000], [3000, 740], [4400, 250], [9000, 244],
     [17000, 124],
   ]
 
