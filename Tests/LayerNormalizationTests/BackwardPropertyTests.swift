@@ -163,6 +163,41 @@ struct BackwardPropertyTests {
     expectGradient(gradients.bias!.map { Double($0) }, db, outputGradient: dy, tolerance: tolerance, "\(label) dbias")
   }
 
+  // The saved statistics are read in place, block by block: inputs of several blocks (300x768
+  // in 4 of 75 rows, 40000x8 in 157, 13x30000 in 4 with a last row alone), each row's
+  // statistics different (a per-row offset and scale), LayerNorm and RMSNorm.
+  @Test("Saved statistics give the recomputed gradients in every block", arguments: [[300, 768], [40000, 8], [13, 30000]])
+  func savedStatistics(_ shape: [Int]) throws {
+    try savedStatistics(Float.self, shape)
+    try savedStatistics(Double.self, shape)
+  }
+
+  func savedStatistics<Scalar: TestScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    var generator = SeededGenerator(seed: 41)
+    let (rows, n) = (shape[0], shape[1])
+    let noise = generator.values(rows * n, as: Scalar.self)
+    let x = (0..<rows * n).map { i in noise[i] * Double(1 + i / n % 7) + Double(i / n % 11) - 5 }
+    let outputGradient = ShapedArray(validating: generator.values(rows * n, as: Scalar.self).converted(to: Scalar.self), shape: shape)
+    let input = ShapedArray(validating: x.converted(to: Scalar.self), shape: shape)
+    let dy = outputGradient.scalars.map { Double($0) }
+    let tolerance = Scalar.gradientTolerance
+    let label = "\(Scalar.name) \(shape)"
+    var norm = try LayerNorm<Scalar>(normalizedShape: [n])
+    norm.weight = generator.values(n, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let forward = try norm.forwardWithStatistics(input)
+    let saved = try norm.backward(outputGradient, input: input, mean: forward.mean, rstd: forward.rstd)
+    let recomputed = try norm.backward(outputGradient, input: input)
+    expectGradient(saved.input!.scalars.map { Double($0) }, recomputed.input!.scalars.map { Double($0) }, outputGradient: dy, tolerance: tolerance, "\(label) dx")
+    expectGradient(saved.weight!.map { Double($0) }, recomputed.weight!.map { Double($0) }, outputGradient: dy, tolerance: tolerance, "\(label) dweight")
+    #expect(sameBits(saved.bias!, recomputed.bias!), "\(label) dbias")
+    let rms = try RMSNorm<Scalar>(normalizedShape: [n])
+    let rmsForward = try rms.forwardWithStatistics(input)
+    let rmsSaved = try rms.backward(outputGradient, input: input, rstd: rmsForward.rstd)
+    let rmsRecomputed = try rms.backward(outputGradient, input: input)
+    expectGradient(rmsSaved.input!.scalars.map { Double($0) }, rmsRecomputed.input!.scalars.map { Double($0) }, outputGradient: dy, tolerance: tolerance, "\(label) RMS dx")
+    expectGradient(rmsSaved.weight!.map { Double($0) }, rmsRecomputed.weight!.map { Double($0) }, outputGradient: dy, tolerance: tolerance, "\(label) RMS dweight")
+  }
+
   // [13, 30000]: blocks of 4 rows (the floor of 4 blocks for an input worth two threads),
   // the last one a single row.
   @Test("Gradients are bitwise identical for any thread count", arguments: [[2000, 33], [300, 768], [4, 20000], [40000, 8], [4, 40000], [13, 30000]])
