@@ -305,6 +305,31 @@ struct LargeOutputTests {
       #expect(sameBits(one.scalars, Array(yl.scalars[range])), "long row \(row)")
       if row < 6 { #expect(sameBits(one.scalars, Array(group.scalars[range])), "paired long row \(row)") }
     }
+    // The fused add without a sum output on streamed long rows under 256 KiB (72 x 40000
+    // Float, rows of 160 KB, 11.5 MB): each row's sum formed in a scratch row, the output
+    // streamed from there. The same bits as the call that keeps the sum (formed in the sum
+    // output) and as each row alone (not streamed: formed in the output).
+    let addLong = try LayerNorm<Float>(normalizedShape: [40000])
+    let xa: [Float] = generator.values(72 * 40000, as: Float.self, scale: 2, offset: 3).converted(to: Float.self)
+    let ra: [Float] = generator.values(72 * 40000, as: Float.self).converted(to: Float.self)
+    let keptSum = try addLong.addAndNormalize(ShapedArray(shape: [72, 40000], scalars: xa), residual: ShapedArray(shape: [72, 40000], scalars: ra))
+    var postNorm = [Float](repeating: .nan, count: xa.count)
+    try xa.withUnsafeBufferPointer { xs in
+      try ra.withUnsafeBufferPointer { rs in
+        try postNorm.withUnsafeMutableBufferPointer { ys in
+          try addLong.addAndNormalize(xs, residual: rs, shape: [72, 40000], output: ys)
+        }
+      }
+    }
+    let sameWithoutSum = sameBits(postNorm, keptSum.output.scalars)  // (a Bool: a failure prints no arrays)
+    #expect(sameWithoutSum, "long rows added without the sum")
+    for row in [0, 33, 71] {
+      let range = row * 40000..<(row + 1) * 40000
+      let one = try addLong.addAndNormalize(
+        ShapedArray(shape: [1, 40000], scalars: Array(xa[range])), residual: ShapedArray(shape: [1, 40000], scalars: Array(ra[range])))
+      let asAlone = sameBits(one.output.scalars, Array(postNorm[range]))
+      #expect(asAlone, "long row \(row) added alone")
+    }
     // And the short-row kernel: 1M x 8 Float is 32 MiB.
     let short = try LayerNorm<Float>(normalizedShape: [8])
     let xs: [Float] = generator.values(1 << 22, as: Float.self).converted(to: Float.self)

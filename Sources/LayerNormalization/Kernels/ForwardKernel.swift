@@ -62,6 +62,17 @@ let fusedAddFetchInPassesRowBytes = 1 << 12
 /// 0.86-1.09x (Float 8192x1024 0.86x and 0.96x, Double 8192x512 0.89x).
 let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
 
+/// Whether the fused add without a sum output forms a long row's sum in a scratch row
+/// rather than in the output: LayerNorm rows under 256 KiB whose output is streamed, so
+/// that the row is read from memory once (input and residual), its sum stays in L2 for the
+/// statistics and the write, and the output is streamed out. Formed in the output, the
+/// output's lines are read from memory before they are written (ordinary stores) and
+/// written back later.
+func longRowSumInScratch<Scalar: BLASScalar>(_ p: ForwardProblem<Scalar>, rowBytes: Int) -> Bool {
+  p.kind == .layer && rowBytes < 2 * longRowBytes
+    && shouldStream(p.output, rows: p.rows, rowBytes: rowBytes)
+}
+
 /// Runs `problem` over all its rows, on up to `maximumThreads` threads.
 @specialized(where Scalar == Float)
 @specialized(where Scalar == Double)
@@ -75,7 +86,10 @@ func runForward<Scalar: BLASScalar>(_ problem: ForwardProblem<Scalar>, maximumTh
   // 32 KiB of rows); else in the sum output or, failing that, in the output itself.
   let sumInScratch =
     problem.residual != nil
-    && (problem.sum == nil ? !isLongRow(count: problem.features, of: Scalar.self) : streamingSum)
+    && (problem.sum == nil
+      ? !isLongRow(count: problem.features, of: Scalar.self)
+        || longRowSumInScratch(problem, rowBytes: rowBytes)
+      : streamingSum)
   // An output the sum was just formed in is in cache, dirty: it is normalized in place with
   // ordinary stores (streaming over those lines measured 512x16384 1.5x slower).
   let formedInOutput = problem.residual != nil && problem.sum == nil && !sumInScratch
@@ -105,8 +119,13 @@ func forwardRows<Scalar: BLASScalar>(
   // RMSNorm's long rows stay row at a time: their statistics are one BLAS pass already,
   // and the column-chunked write alone measured 10 % slower on Double 32x32768.
   let long = p.kind == .layer && isLongRow(count: n, of: Scalar.self)
+  // A long row's sum formed in the scratch: one row a block (see longRowSumInScratch).
   let blockRows = max(
-    1, min(rows.count, long ? longRowGroupBytes / (n * MemoryLayout<Scalar>.size) : rowBlockElements / n))
+    1,
+    min(
+      rows.count,
+      long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
+        : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   let fetchSumInputsInPasses =
     p.kind == .layer && sumInScratch && fetchAhead
@@ -130,7 +149,7 @@ func forwardRows<Scalar: BLASScalar>(
       var forming: (input: UnsafePointer<Scalar>, residual: UnsafePointer<Scalar>)? = nil
       if let residual = p.residual, long {
         forming = (x, residual + offset)
-        x = UnsafePointer((p.sum ?? p.output) + offset)
+        x = UnsafePointer(sumInScratch ? scratch.baseAddress! : (p.sum ?? p.output) + offset)
       } else if let residual = p.residual {
         // In the scratch block: copied out past the caches with a streamed sum, and the
         // next block's input and residual fetched in passes 2 and 3 (longer rows and
