@@ -47,15 +47,24 @@ let longRowGroupBytes = 1 << 20
 let prefetchInputBytes = 1 << 19
 
 /// The fused add-and-LayerNorm forms each block's sum in a scratch block and, for rows up to
-/// this long (4 KiB), fetches the next block's two inputs during passes 2 and 3, into L2 and
-/// spread along the rows (see `lnk_finish_rows`); longer rows (and RMSNorm's, which have
-/// one pass) fetch them during the add. A short row's fixed cost (its BLAS call, sums,
-/// square root) leaves memory idle unless the fetches are spread over it. Both places
-/// alternated in one process (benchmark, one thread, medians of 15-21, two runs), Float:
-/// 32768x128 1.28x faster, 16384x256 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024
-/// 1.11-1.17x; Double: 32768x128 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x.
+/// this long (Double 4 KiB; Float: ``fusedAddFetchInPassesFloatRowBytes``), fetches the
+/// next block's two inputs during passes 2 and 3, into L2 and spread along the rows (see
+/// `lnk_finish_rows`); longer rows (and RMSNorm's, which have one pass) fetch them during
+/// the add. A short row's fixed cost (its BLAS call, sums, square root) leaves memory idle
+/// unless the fetches are spread over it. Both places alternated in one process (benchmark,
+/// one thread, medians of 15-21, two runs), Float: 32768x128 1.28x faster, 16384x256
+/// 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024 1.11-1.17x; Double: 32768x128
+/// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. Double rows of 6 and 8 KiB were slower in
+/// passes 2 and 3 (three alternating runs: 4096x768 2.33-2.46 against 2.21-2.28 ms,
+/// 8192x1024 7.0-7.5 against 6.4).
 /// (`Scripts/probe.sh fused-add-fetch` has both in C.)
 let fusedAddFetchInPassesRowBytes = 1 << 12
+
+/// ``fusedAddFetchInPassesRowBytes`` for Float: rows up to 16 KiB. Against 4 KiB (three
+/// alternating runs, one thread): 4096x1536 1.94-2.07 against 2.40-2.72 ms, 2048x2048
+/// 1.13-1.16 against 1.62-1.71, 2048x4096 3.06-3.25 against 3.23-3.30; rows of 32 KiB
+/// were slower (1024x8192 3.52-3.63 against 3.18-3.28).
+let fusedAddFetchInPassesFloatRowBytes = 1 << 14
 
 /// The same limit when the sum is also streamed out (`add_forward_sum`, large inputs): rows
 /// of 1 KiB or less were 1.10-1.23x faster fetching in passes 2 and 3, rows of 2-4 KiB
@@ -131,10 +140,13 @@ func forwardRows<Scalar: BLASScalar>(
       long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
         : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
+  let fetchInPassesRowBytes =
+    streamingSum
+    ? fusedAddWithSumFetchInPassesRowBytes
+    : Scalar.self == Float.self ? fusedAddFetchInPassesFloatRowBytes : fusedAddFetchInPassesRowBytes
   let fetchSumInputsInPasses =
     p.kind == .layer && sumInScratch && fetchAhead
-    && n * MemoryLayout<Scalar>.size
-      <= (streamingSum ? fusedAddWithSumFetchInPassesRowBytes : fusedAddFetchInPassesRowBytes)
+    && n * MemoryLayout<Scalar>.size <= fetchInPassesRowBytes
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
