@@ -47,18 +47,22 @@ let longRowGroupBytes = 1 << 20
 let prefetchInputBytes = 1 << 19
 
 /// The fused add-and-LayerNorm forms each block's sum in a scratch block and, for rows up to
-/// this long (Double 4 KiB; Float: ``fusedAddFetchInPassesFloatRowBytes``), fetches the
+/// this long (Double 6 KiB; Float: ``fusedAddFetchInPassesFloatRowBytes``), fetches the
 /// next block's two inputs during passes 2 and 3, into L2 and spread along the rows (see
 /// `lnk_finish_rows`); longer rows (and RMSNorm's, which have one pass) fetch them during
 /// the add. A short row's fixed cost (its BLAS call, sums, square root) leaves memory idle
 /// unless the fetches are spread over it. Both places alternated in one process (benchmark,
 /// one thread, medians of 15-21, two runs), Float: 32768x128 1.28x faster, 16384x256
 /// 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024 1.11-1.17x; Double: 32768x128
-/// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. Double rows of 6 and 8 KiB were slower in
-/// passes 2 and 3 (three alternating runs: 4096x768 2.33-2.46 against 2.21-2.28 ms,
-/// 8192x1024 7.0-7.5 against 6.4).
+/// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. The Double add that fetches in passes 2
+/// and 3 takes blocks of 32 KiB (4096 elements), not 64: with them rows up to 6 KiB gain
+/// too (three alternating runs, one thread, against 64 KiB blocks and 4 KiB rows: 4096x768
+/// 1.95-1.99 against 2.17-2.29 ms, 8192x512 2.95-3.17 against 3.43-3.57, 32768x128
+/// 2.45-2.61 against 2.71-2.83), while in 64 KiB blocks rows of 6 and 8 KiB were slower in
+/// passes 2 and 3 (4096x768 2.33-2.46 against 2.21-2.28 ms, 8192x1024 7.0-7.5 against
+/// 6.4), and rows of 8 KiB in 32 KiB blocks too (8192x1024 6.3-6.5 against 6.1-6.3).
 /// (`Scripts/probe.sh fused-add-fetch` has both in C.)
-let fusedAddFetchInPassesRowBytes = 1 << 12
+let fusedAddFetchInPassesRowBytes = 6 << 10
 
 /// ``fusedAddFetchInPassesRowBytes`` for Float: rows up to 16 KiB. Against 4 KiB (three
 /// alternating runs, one thread): 4096x1536 1.94-2.07 against 2.40-2.72 ms, 2048x2048
@@ -132,13 +136,6 @@ func forwardRows<Scalar: BLASScalar>(
   // RMSNorm's long rows stay row at a time: their statistics are one BLAS pass already,
   // and the column-chunked write alone measured 10 % slower on Double 32x32768.
   let long = p.kind == .layer && isLongRow(count: n, of: Scalar.self)
-  // A long row's sum formed in the scratch: one row a block (see longRowSumInScratch).
-  let blockRows = max(
-    1,
-    min(
-      rows.count,
-      long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
-        : rowBlockElements / n))
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
   let fetchInPassesRowBytes =
     streamingSum
@@ -147,6 +144,18 @@ func forwardRows<Scalar: BLASScalar>(
   let fetchSumInputsInPasses =
     p.kind == .layer && sumInScratch && fetchAhead
     && n * MemoryLayout<Scalar>.size <= fetchInPassesRowBytes
+  // Blocks of `rowBlockElements`, but half as many for the Double fused add that fetches its
+  // next inputs in passes 2 and 3 (see fusedAddFetchInPassesRowBytes); a long row's sum
+  // formed in the scratch: one row a block (see longRowSumInScratch).
+  let blockElements =
+    fetchSumInputsInPasses && !streamingSum && Scalar.self == Double.self
+    ? rowBlockElements / 2 : rowBlockElements
+  let blockRows = max(
+    1,
+    min(
+      rows.count,
+      long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
+        : blockElements / n))
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
