@@ -73,7 +73,7 @@ static void long_rows(const float *x, float *y, long rows, long n, const float *
       for (; r < count; r++) {
         const long at = (g + r) * n + start;
         lnk_normalize_f32(x + at, y + at, length, s[r].shift, s[r].center, s[r].rstd,
-                          w + start, b + start, streaming);
+                          w + start, b + start, streaming, NULL);
       }
     }
   }

@@ -49,7 +49,7 @@ static void forward_write(long rows, long n, char *base, const float *w, const f
         const double start = now_us();
         for (long k = 0; k < rows; k++) {
           if (plain) plain_streamed_row(x + k * n, y + k * n, n, 0.1f, 0, 1.1f, w, b);
-          else lnk_normalize_f32(x + k * n, y + k * n, n, 0.1f, 0, 1.1f, w, b, 1);
+          else lnk_normalize_f32(x + k * n, y + k * n, n, 0.1f, 0, 1.1f, w, b, 1, NULL);
         }
         _mm_sfence();
         times[v][plain][r] = now_us() - start;

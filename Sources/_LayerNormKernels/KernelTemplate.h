@@ -326,8 +326,9 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
 }
 
 void LNK_NAME(lnk_normalize)(const T *x, T *y, ptrdiff_t n, T shift, T center, T rstd,
-                             const T *w, const T *b, int streaming) {
-  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming, NULL, 0);
+                             const T *w, const T *b, int streaming, const void *ahead) {
+  LNK_NAME(lnk_normalize_avx2)(x, y, n, shift, center, rstd, w, b, streaming,
+                               (const char *)ahead, 0);
 }
 
 // One vector of each of two rows at element `index`, sharing the loads of w and b.

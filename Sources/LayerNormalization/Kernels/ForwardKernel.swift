@@ -291,9 +291,16 @@ func normalizeLongRows<Scalar: BLASScalar>(
       mean?[r] = s.mean
       rstd?[r] = Scalar(s.rstd)
       if writeAtOnce {
+        // The forward's next input row (when there is one) streams in while this one is
+        // written from L2: half of it along the write, the rest found by the statistics.
+        // Three alternating runs, one thread: Double 512x16384 3.92-3.95 against 4.18-4.26
+        // ms, Float 256x32768 1.79-1.81 against 1.90-1.99. (Not measured for the fused add,
+        // whose next rows are two.)
+        let next = x + (r + 1) * n
+        let ahead = forming == nil && next < p.input + p.rows * n ? UnsafeRawPointer(next) : nil
         Scalar._normalize(
           x + r * n, into: y + r * n, count: n, shift: s.shift, center: s.center,
-          rstd: Scalar(s.rstd), weight: p.weight, bias: p.bias, streaming: true)
+          rstd: Scalar(s.rstd), weight: p.weight, bias: p.bias, streaming: true, fetching: ahead)
       }
     }
     if writeAtOnce { return extremes }
@@ -310,7 +317,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
         let at = r * n + start
         Scalar._normalize(
           x + at, into: y + at, count: length, shift: s.shift, center: s.center,
-          rstd: Scalar(s.rstd), weight: weight, bias: bias, streaming: streaming)
+          rstd: Scalar(s.rstd), weight: weight, bias: bias, streaming: streaming, fetching: nil)
       }
       var waiting: (row: Int, statistics: RowStatistics<Scalar>)? = nil
       for r in 0..<rows {

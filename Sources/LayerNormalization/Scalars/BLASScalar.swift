@@ -65,12 +65,14 @@ where Self.RawSignificand: FixedWidthInteger {
   ///   - y: `count` contiguous elements, written.
   ///   - streaming: write `y` past the caches (non-temporal stores) where the CPU has them;
   ///     the caller then fences the stores before the result is read.
+  ///   - ahead: memory read next, or `nil`: the vector kernel fetches half as many bytes of
+  ///     it as it reads of `x`, along the way. Never read for its values.
   static func _normalize(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, count: Int, shift: Self,
     center: Self, rstd: Self, weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
-    streaming: Bool)
+    streaming: Bool, fetching ahead: UnsafeRawPointer?)
 
-  /// Two rows normalized as ``_normalize(_:into:count:shift:center:rstd:weight:bias:streaming:)``
+  /// Two rows normalized as ``_normalize(_:into:count:shift:center:rstd:weight:bias:streaming:fetching:)``
   /// normalizes each (the same bits), with each stretch of the weight and bias read once
   /// for both: `x0` into `y0` with `shift0`, `center0`, `rstd0`, and `x1` into `y1` with
   /// `shift1`, `center1`, `rstd1`.

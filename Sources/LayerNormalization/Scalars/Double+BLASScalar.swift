@@ -59,14 +59,14 @@ extension Double: BLASScalar {
   public static func _normalize(
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count: Int, shift: Double,
     center: Double, rstd: Double, weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
-    streaming: Bool
+    streaming: Bool, fetching ahead: UnsafeRawPointer?
   ) {
     guard hasVectorKernels else {
       return normalize(
         x, into: y, count: count, shift: shift, center: center, rstd: rstd, weight: weight,
         bias: bias)
     }
-    lnk_normalize_f64(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
+    lnk_normalize_f64(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0, ahead)
   }
 
   /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loops.

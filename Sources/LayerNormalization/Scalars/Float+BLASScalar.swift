@@ -64,14 +64,14 @@ extension Float: BLASScalar {
   public static func _normalize(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, shift: Float,
     center: Float, rstd: Float, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
-    streaming: Bool
+    streaming: Bool, fetching ahead: UnsafeRawPointer?
   ) {
     guard hasVectorKernels else {
       return normalize(
         x, into: y, count: count, shift: shift, center: center, rstd: rstd, weight: weight,
         bias: bias)
     }
-    lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0)
+    lnk_normalize_f32(x, y, count, shift, center, rstd, weight, bias, streaming ? 1 : 0, ahead)
   }
 
   /// The AVX2 kernel `lnk_normalize_pair` where the CPU has it, else the portable loops.

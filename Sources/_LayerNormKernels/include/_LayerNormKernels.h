@@ -35,10 +35,14 @@ void lnk_moments_f64(const double *x, double shift, ptrdiff_t n, double *sum, do
 
 /// y[i] = ((x[i] - shift) - center) * rstd * w[i] + b[i]; w or b may be NULL (ones, zeros).
 /// `streaming` != 0 writes y with non-temporal stores (call lnk_store_fence before reading).
+/// `ahead`, when not NULL, is memory read next: half as many bytes of it as of x are fetched
+/// into cache along the way (a line per 128 bytes of x).
 void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float shift, float center,
-                       float rstd, const float *w, const float *b, int streaming);
+                       float rstd, const float *w, const float *b, int streaming,
+                       const void *ahead);
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double shift, double center,
-                       double rstd, const double *w, const double *b, int streaming);
+                       double rstd, const double *w, const double *b, int streaming,
+                       const void *ahead);
 
 /// Two rows of n elements, each exactly as lnk_normalize computes it (x0 -> y0 with shift0,
 /// center0, rstd0; x1 -> y1 with shift1, center1, rstd1), the weight and bias loaded once
