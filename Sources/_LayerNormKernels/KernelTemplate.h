@@ -1091,6 +1091,21 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
 #undef LNK_ONE_ROW
 }
 
+// The end of one row's first pass after its whole 512-bit vectors (from element i), as
+// lnk_backward_row_avx512, lnk_first_pass_pair and lnk_backward_pipelined end a chunk: the
+// chunk's sums in Double.
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_tail)(
+    const T *dy, const T *x, ptrdiff_t i, ptrdiff_t end, T shift, T center, T rstd,
+    const T *w, T *dw, T *db, ZVEC za, ZVEC zb, const int fresh, double *sum_g,
+    double *sum_gxh) {
+  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
+  double a = 0, bsum = 0;
+  VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
+  LNK_FIRST_PASS_END();
+  *sum_g = a;
+  *sum_gxh = bsum;
+}
+
 // The backward of rows whose input gradient is written to cache (not streamed), in 512-bit
 // vectors, with the same bits as lnk_backward_row_avx2: a 512-bit accumulator of the first
 // pass holds that kernel's two 256-bit ones side by side (its lanes add the same elements
@@ -1107,7 +1122,6 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh,
     const double *given) {
   const ZVEC zsh = ZSET1(shift), zce = ZSET1(center), zr = ZSET1(rstd);
-  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   double a = given ? given[0] : 0, bsum = given ? given[1] : 0;
   if (!given) for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
     const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
@@ -1122,8 +1136,11 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
       if (dw) ZSTORE(dw + i, fresh ? ZMUL(d, xh) : ZFMA(d, xh, ZLOAD(dw + i)));
       if (db) ZSTORE(db + i, fresh ? d : ZADD(ZLOAD(db + i), d));
     }
-    VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
-    LNK_FIRST_PASS_END();
+    double chunk_g, chunk_gxh;
+    LNK_NAME(lnk_first_pass_tail)(dy, x, i, end, shift, center, rstd, w, dw, db, za, zb, fresh,
+                                  &chunk_g, &chunk_gxh);
+    a += chunk_g;
+    bsum += chunk_gxh;
   }
   if (!dx) return;
   const T ca = centered ? (T)(a / (double)n) : 0;
@@ -1153,20 +1170,6 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const ZVEC g = w ? ZMUL(d, ZMASKLOAD(w + i, m)) : d;
     ZMASKSTORE(dx + i, m, ZMUL(zr, ZSUB(ZSUB(g, va), ZMUL(xh, vb))));
   }
-}
-
-// The end of one row's first pass after its whole 512-bit vectors (from element i), as
-// lnk_backward_row_avx512 ends a chunk: the row's sums in Double.
-static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_first_pass_tail)(
-    const T *dy, const T *x, ptrdiff_t i, ptrdiff_t end, T shift, T center, T rstd,
-    const T *w, T *dw, T *db, ZVEC za, ZVEC zb, const int fresh, double *sum_g,
-    double *sum_gxh) {
-  const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
-  double a = 0, bsum = 0;
-  VEC a0 = ZLOW(za), a1 = ZHIGH(za), b0 = ZLOW(zb), b1 = ZHIGH(zb);
-  LNK_FIRST_PASS_END();
-  *sum_g = a;
-  *sum_gxh = bsum;
 }
 
 // The first pass of rows r and r + 1 at once, in 512-bit vectors: each row's sums as
@@ -1237,21 +1240,14 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
   // lnk_first_pass_pair), then their second passes one after the other, each fetching the
   // row two on.
   const int pairs = row_bytes >= LNK_PAIR_ROW_BYTES;
-#define LNK_Z_ROW(r, FRESH)                                                                   \
+  // Row r (its first pass too unless SUMS gives its sums), fetching the row AHEAD rows on.
+#define LNK_Z_ROW(r, FRESH, AHEAD, SUMS)                                                      \
   do {                                                                                        \
-    const int fetch = (r) + ahead < rows;                                                     \
+    const int fetch = (r) + (AHEAD) < rows;                                                   \
     LNK_NAME(lnk_backward_row_avx512)(dy + (r) * n, x + (r) * n, dx ? dx + (r) * n : NULL, n, \
                                       shift[r], center[r], rstd[r], centered, w, dw, db,      \
-                                      fetch ? dy + ((r) + ahead) * n : NULL,                  \
-                                      fetch ? x + ((r) + ahead) * n : NULL, FRESH, NULL);     \
-  } while (0)
-#define LNK_Z_SECOND(r, SUMS)                                                                 \
-  do {                                                                                        \
-    const int fetch = (r) + 2 < rows;                                                         \
-    LNK_NAME(lnk_backward_row_avx512)(dy + (r) * n, x + (r) * n, dx + (r) * n, n, shift[r],   \
-                                      center[r], rstd[r], centered, w, dw, db,                \
-                                      fetch ? dy + ((r) + 2) * n : NULL,                      \
-                                      fetch ? x + ((r) + 2) * n : NULL, 0, SUMS);             \
+                                      fetch ? dy + ((r) + (AHEAD)) * n : NULL,                \
+                                      fetch ? x + ((r) + (AHEAD)) * n : NULL, FRESH, SUMS);   \
   } while (0)
 #define LNK_Z_PAIR(r, FRESH)                                                                  \
   do {                                                                                        \
@@ -1260,8 +1256,8 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
                                   rstd + (r), w, dw, db, FRESH, sum_g, sum_gxh);              \
     if (dx) {                                                                                 \
       const double sums0[2] = {sum_g[0], sum_gxh[0]}, sums1[2] = {sum_g[1], sum_gxh[1]};      \
-      LNK_Z_SECOND(r, sums0);                                                                 \
-      LNK_Z_SECOND((r) + 1, sums1);                                                           \
+      LNK_Z_ROW(r, 0, 2, sums0);                                                              \
+      LNK_Z_ROW((r) + 1, 0, 2, sums1);                                                        \
     }                                                                                         \
   } while (0)
 #define LNK_Z_ROWS                                                                            \
@@ -1273,17 +1269,16 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
     }                                                                                         \
     for (; pairs && r + 2 <= rows; r += 2) LNK_Z_PAIR(r, 0);                                  \
     if (fresh_first && r == 0) {                                                              \
-      LNK_Z_ROW(0, 1);                                                                        \
+      LNK_Z_ROW(0, 1, ahead, NULL);                                                           \
       r = 1;                                                                                  \
     }                                                                                         \
-    for (; r < rows; r++) LNK_Z_ROW(r, 0);                                                    \
+    for (; r < rows; r++) LNK_Z_ROW(r, 0, ahead, NULL);                                       \
   }
   // PyTorch's case (every gradient, with a weight) in its own copy, as the 256-bit kernel.
   if (w && dw && db && dx) { LNK_Z_ROWS }
   else { LNK_Z_ROWS }
 #undef LNK_Z_ROWS
 #undef LNK_Z_PAIR
-#undef LNK_Z_SECOND
 #undef LNK_Z_ROW
 }
 

@@ -139,7 +139,6 @@ func allocateLines<Scalar>(_ type: Scalar.Type, count: Int) -> UnsafeMutablePoin
   ).bindMemory(to: Scalar.self, capacity: max(count, 1))
 }
 
-
 /// `out[j] = sum over blocks of partials[block * stride + j]` for `j` in `0..<count`,
 /// added in `Double` in block order: the portable version of the C kernel `lnk_add_blocks`.
 func addBlocks<Scalar: BLASScalar>(
