@@ -3,7 +3,11 @@
 # memory-bandwidth yardstick) in one go and prints the comparison table.
 #
 #   Scripts/compare-peers.sh [--threads 1,2] [--dtype float32] [--ops forward,rms_forward]
-#                            [--rounds 3]
+#                            [--rounds 3] [--offset BYTES]
+#
+# The package is timed on buffers that start on a 64-byte boundary, as PyTorch's allocator
+# places every tensor; --offset 48 times it on buffers 48 bytes into a line instead, where
+# a large Swift Array starts (see the benchmark's --offset).
 #
 # Each round takes one op at a time: the package on it, then the peers on it; the rounds'
 # medians are merged into one median per measurement (Scripts/median-of-rounds.py), so that
@@ -15,13 +19,14 @@
 # temporary folder) as ours.jsonl and peers.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-THREADS=1 DTYPES=float32 OPS=forward ROUNDS=3
+THREADS=1 DTYPES=float32 OPS=forward ROUNDS=3 OFFSET=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --dtype) DTYPES=$2; shift 2 ;;
     --ops) OPS=$2; shift 2 ;;
+    --offset) OFFSET=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +54,7 @@ for round in $(seq "$ROUNDS"); do
     # timed seconds apart rather than minutes.
     for op in ${OPS//,/ }; do
       .build/release/layernorm-benchmark --json --threads "$THREADS" --dtype "$dtype" --ops "$op" \
-        >> "$OUT/ours-rounds.jsonl"
+        --offset "$OFFSET" >> "$OUT/ours-rounds.jsonl"
       case "$op" in forward | backward | rms_forward | add_forward) ;; *) continue ;; esac
       for t in ${THREADS//,/ }; do
         env $PEER_ENV "$VENV/bin/python" "$BENCH/peers.py" --fw torch --threads "$t" --dtype "$dtype" --ops "$op" >> "$OUT/peers-rounds.jsonl"

@@ -93,16 +93,18 @@ func measure<Scalar: BLASScalar>(
   let count = rows * features
   let dtype = Scalar.self == Float.self ? "float32" : "float64"
   let size = Double(MemoryLayout<Scalar>.size)
-  let x: [Scalar] = randomArray(count, seed: 1, scale: 2, offset: 0.5)
-  let residual: [Scalar] = randomArray(count, seed: 2)
+  let offset = options.offset
+  let inputValues: [Scalar] = randomArray(count, seed: 1, scale: 2, offset: 0.5)
+  let x = CallerBuffer(inputValues, offset: offset)
+  let residual = CallerBuffer<Scalar>(randomArray(count, seed: 2), offset: offset)
   let weight: [Scalar] = randomArray(features, seed: 3, scale: 0.5, offset: 1)
   let bias: [Scalar] = randomArray(features, seed: 4, scale: 0.5)
-  var output = [Scalar](repeating: 0, count: count)
-  var sum = [Scalar](repeating: 0, count: count)
+  let output = CallerBuffer<Scalar>(zeros: count, offset: offset)
+  let sum = CallerBuffer<Scalar>(zeros: count, offset: offset)
   // The naive loops write to their own buffers, so that the package's samples taken after
   // them never stream their output onto lines the naive loops left dirty in cache.
-  var naiveOutput = [Scalar](repeating: 0, count: count)
-  var naiveSum = [Scalar](repeating: 0, count: count)
+  let naiveOutput = CallerBuffer<Scalar>(zeros: count, offset: offset)
+  let naiveSum = CallerBuffer<Scalar>(zeros: count, offset: offset)
   var layer = try! LayerNorm<Scalar>(normalizedShape: [features])
   layer.weight = weight
   layer.bias = bias
@@ -123,7 +125,7 @@ func measure<Scalar: BLASScalar>(
       // The allocating API: a new output each call, as F.layer_norm allocates its own (the
       // peers run with glibc's mapping of large allocations switched off, the package with
       // it on, as users have it).
-      let input = try! ShapedArray(shape: shapeArray, scalars: x)
+      let input = try! ShapedArray(shape: shapeArray, scalars: inputValues)
       ours = { _ = try! layer(input) }
     } else {
       ours = {
@@ -196,13 +198,13 @@ func measure<Scalar: BLASScalar>(
   case "backward":
     // From saved statistics, as PyTorch's native_layer_norm_backward: dx, dweight, dbias.
     bytes = 3 * Double(count) * size
-    let dy: [Scalar] = randomArray(count, seed: 5)
-    var mean = [Scalar](repeating: 0, count: rows)
-    var rstd = [Scalar](repeating: 0, count: rows)
-    var dweight = [Scalar](repeating: 0, count: features)
-    var dbias = [Scalar](repeating: 0, count: features)
-    var naiveWeightGradient = dweight
-    var naiveBiasGradient = dbias
+    let dy = CallerBuffer<Scalar>(randomArray(count, seed: 5), offset: offset)
+    let mean = CallerBuffer<Scalar>(zeros: rows, offset: offset)
+    let rstd = CallerBuffer<Scalar>(zeros: rows, offset: offset)
+    let dweight = CallerBuffer<Scalar>(zeros: features, offset: offset)
+    let dbias = CallerBuffer<Scalar>(zeros: features, offset: offset)
+    let naiveWeightGradient = CallerBuffer<Scalar>(zeros: features, offset: offset)
+    let naiveBiasGradient = CallerBuffer<Scalar>(zeros: features, offset: offset)
     x.withUnsafeBufferPointer { x in
       output.withUnsafeMutableBufferPointer { y in
         mean.withUnsafeMutableBufferPointer { m in

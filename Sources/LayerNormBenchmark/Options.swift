@@ -13,6 +13,10 @@ struct BenchmarkOptions {
   /// Timed samples per measurement; the median is reported.
   var samples = 15
   var naive = true
+  /// Bytes from a 64-byte boundary to the first element of every buffer the package is
+  /// timed on: 0 as PyTorch's allocator aligns its tensors, 48 where a large Swift `Array`
+  /// starts.
+  var offset = 0
 
   init(arguments: [String]) {
     var rest = arguments[...]
@@ -33,6 +37,11 @@ struct BenchmarkOptions {
         guard let n = Int(values()[0]), n > 0 else { fatal("bad sample count") }
         samples = n
       case "--no-naive": naive = false
+      case "--offset":
+        guard let n = Int(values()[0]), n >= 0, n < 64, n % 8 == 0 else {
+          fatal("bad offset: expected a multiple of 8 bytes below 64")
+        }
+        offset = n
       case "--shapes":
         shapes = values().map { text in
           let parts = text.split(separator: "x").compactMap { Int($0) }
@@ -46,6 +55,7 @@ struct BenchmarkOptions {
                                      [--ops forward,backward,rms_forward,add_forward,
                                             add_forward_sum,forward_allocating]
                                      [--shapes 64x768,...] [--samples N] [--no-naive]
+                                     [--offset BYTES]
           """)
         exit(0)
       default: fatal("unknown argument \(argument)")
