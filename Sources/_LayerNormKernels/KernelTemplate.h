@@ -806,6 +806,15 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
     bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;                                      \
   } while (0)
 
+// Streamed rows of this many bytes or more store dx in 16-byte halves even where dx is
+// 32-byte aligned. Why is not known; measured in a C driver of the package's blocks with
+// x, dy and dx page-aligned (one thread, two runs, halves against whole 32-byte stores):
+// Float 512x16384 2684-2811 against 2940-2974 us (three more runs: 2759-2768 against
+// 2953-2977), Double 2048x4096 5627-5725 against 6094-6250, 512x16384 6532-6804 against
+// 6995-7217; shorter rows gained nothing or lost (Float 2048x4096 2772-2799 against
+// 2755-2792, 8192x1024 2004-2082 against 1930-2001, 4096x768 704-717 against 656-686).
+#define LNK_HALVES_ROW_BYTES (32 * 1024)
+
 // Inlined into each of its callers below, so that a caller whose arguments are known
 // (every gradient asked for, streaming or not) gets loops without the per-vector tests.
 // The row at next_dy/next_x (when given) is fetched during this one: all of it during the
@@ -905,7 +914,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     STREAM(dx + i + LANES, v1);                                                 \
   }
   if (streaming == 1) {
-    if (((size_t)dx & 31) == 0) LNK_DX_LINES(VSTREAM_WIDE)
+    if (((size_t)dx & 31) == 0 && n * (ptrdiff_t)sizeof(T) < LNK_HALVES_ROW_BYTES)
+      LNK_DX_LINES(VSTREAM_WIDE)
     else LNK_DX_LINES(VSTREAM_HALVES)
   } else if (!streaming) {
     LNK_DX_LINES(VSTORE)
