@@ -52,6 +52,23 @@ static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
 // benchmark, forward, backward and fused add alike).
 #define LNK_HALF_LEFT(p, i, n) ((n) - (i) == 16 / (ptrdiff_t)sizeof(T) && ((size_t)((p) + (i)) & 15) == 0)
 
+// Streamed rows of this many bytes or more store their output (the forward's write, the
+// backward's dx) in 16-byte halves even where it is 32-byte aligned: with page-aligned
+// buffers such rows ran 5-20 % slower than 48 bytes into a line, where the halves were
+// already taken. Why is not known. The backward, in a C driver of the package's blocks
+// (x, dy and dx page-aligned, one thread, three runs, halves against whole 32-byte
+// stores): Float 512x16384 2981-3150 against 3202-3488 us, 2048x8192 5742-5849 against
+// 6317-6554, Double 2048x4096 5680-5896 against 6219-6469; shorter rows gained nothing or
+// lost (Float 2048x4096 2772-2799 against 2755-2792, 8192x1024 2004-2082 against
+// 1930-2001, 4096x768 704-717 against 656-686). The forward (kernel-ab with
+// KERNEL_AB_OFFSET=0, two runs): Double 2048x4096 2879-2966 against 3105-3234 us, Float
+// 512x16384 1427-1436 against 1492-1533, Float 2048x8192 2791-3057 against 3141-3460,
+// Double 2048x8192 6669-7180 against 7063-7561; rows of 4 KiB unchanged. The loads keep
+// part of the difference (rows of 32 KiB or more still ran up to 10 % faster 16 or 48
+// bytes into a line), and cannot take it: the first pass's lanes are a function of the
+// element index, not of the address.
+#define LNK_HALVES_ROW_BYTES (32 * 1024)
+
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
                                                   const char *ahead, ptrdiff_t also) {
@@ -305,7 +322,9 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     else if (w) { LNK_VECTOR_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), (void)0) }                 \
     else if (b) { LNK_VECTOR_LOOP(STORE, (void)0, v = VADD(v, VLOAD(b + j))) }                 \
     else { LNK_VECTOR_LOOP(STORE, (void)0, (void)0) }
-    if (((size_t)(y + i) & 31) == 0) { LNK_STREAMED_LOOPS(VSTREAM_WIDE) }
+    if (((size_t)(y + i) & 31) == 0 && n * (ptrdiff_t)sizeof(T) < LNK_HALVES_ROW_BYTES) {
+      LNK_STREAMED_LOOPS(VSTREAM_WIDE)
+    }
     else { LNK_STREAMED_LOOPS(VSTREAM_HALVES) }
 #undef LNK_STREAMED_LOOPS
     if (LNK_HALF_LEFT(y, i, n)) {
@@ -805,15 +824,6 @@ ptrdiff_t LNK_NAME(lnk_short_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n
     a += LNK_NAME(lnk_hsum)(a0) + (double)ta;                                         \
     bsum += LNK_NAME(lnk_hsum)(b0) + (double)tb;                                      \
   } while (0)
-
-// Streamed rows of this many bytes or more store dx in 16-byte halves even where dx is
-// 32-byte aligned. Why is not known; measured in a C driver of the package's blocks with
-// x, dy and dx page-aligned (one thread, two runs, halves against whole 32-byte stores):
-// Float 512x16384 2684-2811 against 2940-2974 us (three more runs: 2759-2768 against
-// 2953-2977), Double 2048x4096 5627-5725 against 6094-6250, 512x16384 6532-6804 against
-// 6995-7217; shorter rows gained nothing or lost (Float 2048x4096 2772-2799 against
-// 2755-2792, 8192x1024 2004-2082 against 1930-2001, 4096x768 704-717 against 656-686).
-#define LNK_HALVES_ROW_BYTES (32 * 1024)
 
 // Inlined into each of its callers below, so that a caller whose arguments are known
 // (every gradient asked for, streaming or not) gets loops without the per-vector tests.
