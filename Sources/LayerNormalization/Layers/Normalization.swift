@@ -14,10 +14,11 @@
 ///
 /// Where the caller's buffers start changes the speed, never the results. Buffers on a
 /// 64-byte boundary (`UnsafeMutableRawPointer.allocate(byteCount:alignment: 64)`, as
-/// PyTorch aligns its tensors) ran most shapes 9-20 % faster than buffers 48 bytes into a
-/// cache line, where a Swift `Array` of 128 KiB or more starts (Float backward at 32768x128,
-/// forward at 64x768 and 8192x1024), but rows of 16 KiB or more 7-20 % slower
-/// (`layernorm-benchmark --offset 48` against the default; the README has the numbers).
+/// PyTorch aligns its tensors) ran most shapes 5-37 % faster than buffers 48 bytes into a
+/// cache line, where a Swift `Array` of 128 KiB or more starts (Float backward at 64x768
+/// and 32768x128, forward at 8192x1024), but long streamed rows (16 KiB or more) up to
+/// 20 % slower (`layernorm-benchmark --offset 48` against the default; the README's
+/// performance section has the numbers).
 public protocol Normalization<Scalar>: Sendable {
   /// The element type, `Float` or `Double`.
   associatedtype Scalar: BLASScalar
