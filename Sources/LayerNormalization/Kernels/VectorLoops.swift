@@ -152,7 +152,14 @@ func backwardRow<Scalar: BLASScalar>(
   weightPartial dw: UnsafeMutablePointer<Scalar>?, biasPartial db: UnsafeMutablePointer<Scalar>?
 ) {
   @inline(__always) func xhat(_ i: Int) -> Scalar { ((x[i] - shift) - center) * rstd }
-  @inline(__always) func g(_ i: Int) -> Scalar { weight.map { dy[i] * $0[i] } ?? dy[i] }
+  // The weight unwrapped once a row, not with `weight.map` per element: unspecialized (a
+  // debug build, such as the sanitizers' test runs), each `map` looked up the generic
+  // metadata of its optional under a runtime lock, and with several threads in the
+  // backward at once they queued on it (the portable ThreadSanitizer run did not finish in
+  // 25 minutes).
+  let w = weight ?? dy
+  let weighted = weight != nil
+  @inline(__always) func g(_ i: Int) -> Scalar { weighted ? dy[i] * w[i] : dy[i] }
   var a = 0.0
   var b = 0.0
   var start = 0
