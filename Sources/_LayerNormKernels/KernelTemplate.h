@@ -133,6 +133,88 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
   LNK_NAME(lnk_moments_avx2)(x, shift, n, sum, squares, (const char *)next, 0);
 }
 
+// The moments of four consecutive rows (row k at x + k * n) at once, each exactly as
+// lnk_moments_avx2 computes it: a 512-bit accumulator holds two of that loop's 256-bit
+// chains side by side (lanes 0-7 chain 0 or 2, lanes 8-15 chain 1 or 3), which add the same
+// elements in the same order, and the rest (the last whole vectors, the chains added, the
+// single elements, the Double sums) runs on the 256-bit halves as there: the same bits. One
+// row at a time the loop is bound by its chains (four dependent adds and FMAs per 4 vectors);
+// four rows interleaved keep sixteen chains in flight. `ahead`, when not NULL, is row 0's
+// region to fetch (row k's at ahead + k * n elements), as LNK_AHEAD.
+static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
+                                                        const T shift[4], double sum[4],
+                                                        double squares[4], const char *ahead,
+                                                        ptrdiff_t also) {
+  const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
+  ZVEC s[4];
+  for (int k = 0; k < 4; k++) {
+    s[k] = ZSET1(shift[k]);
+    sum[k] = 0;
+    squares[k] = 0;
+  }
+  for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
+    const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
+    ZVEC a01[4], a23[4], q01[4], q23[4];
+    for (int k = 0; k < 4; k++) a01[k] = a23[k] = q01[k] = q23[k] = ZSETZERO();
+    ptrdiff_t i = start;
+    for (; i + 4 * LANES <= end; i += 4 * LANES) {
+      for (int k = 0; k < 4; k++) {
+        if (ahead) {
+          const char *line = ahead + k * row_bytes + i * (ptrdiff_t)sizeof(T) / 2;
+          if (also) {
+            _mm_prefetch(line, _MM_HINT_T1);
+            _mm_prefetch(line + also, _MM_HINT_T1);
+          } else {
+            _mm_prefetch(line, _MM_HINT_T0);
+          }
+        }
+        const T *row = x + k * n;
+        const ZVEC d01 = ZSUB(ZLOAD(row + i), s[k]);
+        const ZVEC d23 = ZSUB(ZLOAD(row + i + 2 * LANES), s[k]);
+        a01[k] = ZADD(a01[k], d01);
+        a23[k] = ZADD(a23[k], d23);
+        q01[k] = ZFMA(d01, d01, q01[k]);
+        q23[k] = ZFMA(d23, d23, q23[k]);
+      }
+    }
+    for (int k = 0; k < 4; k++) {
+      const T *row = x + k * n;
+      const VEC sv = VSET1(shift[k]);
+      VEC a0 = ZLOW(a01[k]), a1 = ZHIGH(a01[k]), a2 = ZLOW(a23[k]), a3 = ZHIGH(a23[k]);
+      VEC q0 = ZLOW(q01[k]), q1 = ZHIGH(q01[k]), q2 = ZLOW(q23[k]), q3 = ZHIGH(q23[k]);
+      ptrdiff_t j = i;
+      if (j + LANES <= end) {
+        const VEC d = VSUB(VLOAD(row + j), sv);
+        a0 = VADD(a0, d);
+        q0 = VFMA(d, d, q0);
+        j += LANES;
+      }
+      if (j + LANES <= end) {
+        const VEC d = VSUB(VLOAD(row + j), sv);
+        a1 = VADD(a1, d);
+        q1 = VFMA(d, d, q1);
+        j += LANES;
+      }
+      if (j + LANES <= end) {
+        const VEC d = VSUB(VLOAD(row + j), sv);
+        a2 = VADD(a2, d);
+        q2 = VFMA(d, d, q2);
+        j += LANES;
+      }
+      a0 = VADD(VADD(a0, a1), VADD(a2, a3));
+      q0 = VADD(VADD(q0, q1), VADD(q2, q3));
+      T tail_sum = 0, tail_squares = 0;
+      for (; j < end; j++) {
+        T d = row[j] - shift[k];
+        tail_sum += d;
+        tail_squares += d * d;
+      }
+      sum[k] += LNK_NAME(lnk_hsum)(a0) + (double)tail_sum;
+      squares[k] += LNK_NAME(lnk_hsum)(q0) + (double)tail_squares;
+    }
+  }
+}
+
 // One element, as the vector loop computes it (same operation order, so the head and tail
 // round exactly like the body).
 #define LNK_ONE(i)                                                      \
@@ -501,6 +583,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     // statistics are computed and never used.
     double sum[4] = {0, 0, 0, 0}, squares[4] = {1, 1, 1, 1}, center[4], scale[4];
     T shift[4] = {0, 0, 0, 0};
+    // A full group's moments four rows at once where the CPU has AVX-512 (the same bits).
+    const int together = group_rows == 4 && group == 4 && centered && lnk_use_avx512();
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
@@ -515,12 +599,16 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
       }
       if (centered) {
         shift[k] = (T)(sums[r] / count);
-        LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
+        if (!together)
+          LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
       } else {
         // RMSNorm: the same statistics with a zero sum (c = 0, variance = sums[r] / n).
         squares[k] = sums[r];
       }
     }
+    if (together)
+      LNK_NAME(lnk_moments4_avx512)(x + first * n, n, shift, sum, squares,
+                                    along ? (const char *)next + first * row_bytes : NULL, also);
     if (group_rows == 4) {
       lnk_statistics4(sum, squares, count, eps, center, scale);
     } else {
