@@ -69,6 +69,43 @@ static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
 // element index, not of the address.
 #define LNK_HALVES_ROW_BYTES (32 * 1024)
 
+// The end of a chunk of the moments loop, shared by the one-row and four-row loops so that
+// they round alike: the last whole vectors (at most three) to the chains in rotation, the
+// chains added, the last elements one at a time, and the lane sums added into SUM and
+// SQUARES in Double. Uses the loop's names: i and end, the chains a0-a3 and q0-q3; ROW is
+// the row, SV its shift as a vector and SHIFT as a scalar.
+#define LNK_MOMENTS_END(ROW, SV, SHIFT, SUM, SQUARES)                        \
+  do {                                                                      \
+    if (i + LANES <= end) {                                                 \
+      const VEC d = VSUB(VLOAD((ROW) + i), (SV));                           \
+      a0 = VADD(a0, d);                                                     \
+      q0 = VFMA(d, d, q0);                                                  \
+      i += LANES;                                                           \
+    }                                                                       \
+    if (i + LANES <= end) {                                                 \
+      const VEC d = VSUB(VLOAD((ROW) + i), (SV));                           \
+      a1 = VADD(a1, d);                                                     \
+      q1 = VFMA(d, d, q1);                                                  \
+      i += LANES;                                                           \
+    }                                                                       \
+    if (i + LANES <= end) {                                                 \
+      const VEC d = VSUB(VLOAD((ROW) + i), (SV));                           \
+      a2 = VADD(a2, d);                                                     \
+      q2 = VFMA(d, d, q2);                                                  \
+      i += LANES;                                                           \
+    }                                                                       \
+    a0 = VADD(VADD(a0, a1), VADD(a2, a3));                                  \
+    q0 = VADD(VADD(q0, q1), VADD(q2, q3));                                  \
+    T tail_sum = 0, tail_squares = 0;                                       \
+    for (; i < end; i++) {                                                  \
+      T d = (ROW)[i] - (SHIFT);                                             \
+      tail_sum += d;                                                        \
+      tail_squares += d * d;                                                \
+    }                                                                       \
+    SUM += LNK_NAME(lnk_hsum)(a0) + (double)tail_sum;                       \
+    SQUARES += LNK_NAME(lnk_hsum)(q0) + (double)tail_squares;               \
+  } while (0)
+
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
                                                   const char *ahead, ptrdiff_t also) {
@@ -95,34 +132,7 @@ static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t
       q2 = VFMA(d2, d2, q2);
       q3 = VFMA(d3, d3, q3);
     }
-    if (i + LANES <= end) {
-      const VEC d = VSUB(VLOAD(x + i), s);
-      a0 = VADD(a0, d);
-      q0 = VFMA(d, d, q0);
-      i += LANES;
-    }
-    if (i + LANES <= end) {
-      const VEC d = VSUB(VLOAD(x + i), s);
-      a1 = VADD(a1, d);
-      q1 = VFMA(d, d, q1);
-      i += LANES;
-    }
-    if (i + LANES <= end) {
-      const VEC d = VSUB(VLOAD(x + i), s);
-      a2 = VADD(a2, d);
-      q2 = VFMA(d, d, q2);
-      i += LANES;
-    }
-    a0 = VADD(VADD(a0, a1), VADD(a2, a3));
-    q0 = VADD(VADD(q0, q1), VADD(q2, q3));
-    T tail_sum = 0, tail_squares = 0;
-    for (; i < end; i++) {
-      T d = x[i] - shift;
-      tail_sum += d;
-      tail_squares += d * d;
-    }
-    sum += LNK_NAME(lnk_hsum)(a0) + (double)tail_sum;
-    squares += LNK_NAME(lnk_hsum)(q0) + (double)tail_squares;
+    LNK_MOMENTS_END(x, s, shift, sum, squares);
   }
   *sum_out = sum;
   *squares_out = squares;
@@ -156,11 +166,11 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
     const ptrdiff_t end = start + LNK_FLUSH < n ? start + LNK_FLUSH : n;
     ZVEC a01[4], a23[4], q01[4], q23[4];
     for (int k = 0; k < 4; k++) a01[k] = a23[k] = q01[k] = q23[k] = ZSETZERO();
-    ptrdiff_t i = start;
-    for (; i + 4 * LANES <= end; i += 4 * LANES) {
+    ptrdiff_t whole = start;  // the elements the 512-bit loop takes
+    for (; whole + 4 * LANES <= end; whole += 4 * LANES) {
       for (int k = 0; k < 4; k++) {
         if (ahead) {
-          const char *line = ahead + k * row_bytes + i * (ptrdiff_t)sizeof(T) / 2;
+          const char *line = ahead + k * row_bytes + whole * (ptrdiff_t)sizeof(T) / 2;
           if (also) {
             _mm_prefetch(line, _MM_HINT_T1);
             _mm_prefetch(line + also, _MM_HINT_T1);
@@ -169,8 +179,8 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
           }
         }
         const T *row = x + k * n;
-        const ZVEC d01 = ZSUB(ZLOAD(row + i), s[k]);
-        const ZVEC d23 = ZSUB(ZLOAD(row + i + 2 * LANES), s[k]);
+        const ZVEC d01 = ZSUB(ZLOAD(row + whole), s[k]);
+        const ZVEC d23 = ZSUB(ZLOAD(row + whole + 2 * LANES), s[k]);
         a01[k] = ZADD(a01[k], d01);
         a23[k] = ZADD(a23[k], d23);
         q01[k] = ZFMA(d01, d01, q01[k]);
@@ -182,35 +192,8 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
       const VEC sv = VSET1(shift[k]);
       VEC a0 = ZLOW(a01[k]), a1 = ZHIGH(a01[k]), a2 = ZLOW(a23[k]), a3 = ZHIGH(a23[k]);
       VEC q0 = ZLOW(q01[k]), q1 = ZHIGH(q01[k]), q2 = ZLOW(q23[k]), q3 = ZHIGH(q23[k]);
-      ptrdiff_t j = i;
-      if (j + LANES <= end) {
-        const VEC d = VSUB(VLOAD(row + j), sv);
-        a0 = VADD(a0, d);
-        q0 = VFMA(d, d, q0);
-        j += LANES;
-      }
-      if (j + LANES <= end) {
-        const VEC d = VSUB(VLOAD(row + j), sv);
-        a1 = VADD(a1, d);
-        q1 = VFMA(d, d, q1);
-        j += LANES;
-      }
-      if (j + LANES <= end) {
-        const VEC d = VSUB(VLOAD(row + j), sv);
-        a2 = VADD(a2, d);
-        q2 = VFMA(d, d, q2);
-        j += LANES;
-      }
-      a0 = VADD(VADD(a0, a1), VADD(a2, a3));
-      q0 = VADD(VADD(q0, q1), VADD(q2, q3));
-      T tail_sum = 0, tail_squares = 0;
-      for (; j < end; j++) {
-        T d = row[j] - shift[k];
-        tail_sum += d;
-        tail_squares += d * d;
-      }
-      sum[k] += LNK_NAME(lnk_hsum)(a0) + (double)tail_sum;
-      squares[k] += LNK_NAME(lnk_hsum)(q0) + (double)tail_squares;
+      ptrdiff_t i = whole;
+      LNK_MOMENTS_END(row, sv, shift[k], sum[k], squares[k]);
     }
   }
 }
@@ -1713,6 +1696,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_WIDE_STREAM_MIN_BYTES
 #undef LNK_WIDE_STREAM_MAX_BYTES
 #undef LNK_FIRST_PASS_END
+#undef LNK_MOMENTS_END
 #undef LNK_ROW8_BLOCKS
 #undef LNK_AHEAD
 #undef LNK_GROUP_BYTES
