@@ -149,12 +149,12 @@ void LNK_NAME(lnk_moments)(const T *x, T shift, ptrdiff_t n, double *sum, double
 // elements in the same order, and the rest (the last whole vectors, the chains added, the
 // single elements, the Double sums) runs on the 256-bit halves as there: the same bits. One
 // row at a time the loop is bound by its chains (four dependent adds and FMAs per 4 vectors);
-// four rows interleaved keep sixteen chains in flight. `ahead`, when not NULL, is row 0's
-// region to fetch (row k's at ahead + k * n elements), as LNK_AHEAD.
+// four rows interleaved keep sixteen chains in flight. `rows_ahead`, when not NULL, is row
+// 0's region to fetch (row k's at rows_ahead + k * n elements), each as LNK_AHEAD fetches.
 static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
                                                         const T shift[4], double sum[4],
-                                                        double squares[4], const char *ahead,
-                                                        ptrdiff_t also) {
+                                                        double squares[4],
+                                                        const char *rows_ahead, ptrdiff_t also) {
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   ZVEC s[4];
   for (int k = 0; k < 4; k++) {
@@ -169,14 +169,9 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
     ptrdiff_t whole = start;  // the elements the 512-bit loop takes
     for (; whole + 4 * LANES <= end; whole += 4 * LANES) {
       for (int k = 0; k < 4; k++) {
-        if (ahead) {
-          const char *line = ahead + k * row_bytes + whole * (ptrdiff_t)sizeof(T) / 2;
-          if (also) {
-            _mm_prefetch(line, _MM_HINT_T1);
-            _mm_prefetch(line + also, _MM_HINT_T1);
-          } else {
-            _mm_prefetch(line, _MM_HINT_T0);
-          }
+        {
+          const char *ahead = rows_ahead ? rows_ahead + k * row_bytes : NULL;
+          LNK_AHEAD(whole);
         }
         const T *row = x + k * n;
         const ZVEC d01 = ZSUB(ZLOAD(row + whole), s[k]);
