@@ -91,6 +91,9 @@ if [ "$name" = kernel-ab ]; then
   if grep -q also_next "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
     flags+=(-DOLD_HAS_ALSO_NEXT=1)
   fi
+  if grep -q in_cache "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
+    flags+=(-DOLD_HAS_IN_CACHE=1)
+  fi
   # Before 2026-11-28 lnk_backward_rows added into the weight and bias partials (zeroed by
   # the caller); since then it writes them.
   if ! grep -q "written, not added into" "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then

@@ -16,22 +16,24 @@
 #define FORWARD_FINISH(T, SUFFIX)                                                             \
   static ptrdiff_t forward_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,    \
                                            const double *sums, const T *w, const T *b, T *m, \
-                                           T *r, int s, const void *next, ptrdiff_t bytes,   \
-                                           ptrdiff_t *e) {                                    \
-    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL,  \
-                                    bytes, e);                                                \
+                                           T *r, int s, int c, const void *next,             \
+                                           ptrdiff_t bytes, ptrdiff_t *e) {                   \
+    return lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, c, next,     \
+                                    NULL, bytes, e);                                          \
   }
 
 // Defines `static long NAME(x, y, rows, n, w, b, mean, rstd, streaming)`, returning the
 // count of rows left for the careful path. SUM(n, row, 1) is the BLAS sum (cblas_ssum or
-// cblas_dsum); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, next, next_bytes,
-// extreme) calls a build of lnk_finish_rows (eps 1e-5, centered, no second region).
+// cblas_dsum); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, in_cache, next,
+// next_bytes, extreme) calls a build of lnk_finish_rows (eps 1e-5, centered, no second
+// region); in_cache is set for an input under 8 MiB, as the package sets it.
 #define FORWARD_BLOCKS(NAME, T, SUM, FINISH)                                                  \
   static long NAME(const T *x, T *y, long rows, long n, const T *w, const T *b, T *mean,    \
                    T *rstd, int streaming) {                                                  \
     long block = 8192 / n;                                                                    \
     block = block < 1 ? 1 : block;                                                            \
     const int fetch = rows * n * (long)sizeof(T) > (1 << 19);                                 \
+    const int in_cache = rows * n * (long)sizeof(T) < (8 << 20);                              \
     double sums[8192];                                                                        \
     ptrdiff_t extreme[8192];                                                                  \
     long extremes = 0;                                                                        \
@@ -41,7 +43,7 @@
       const long next = start + count, next_count = rows - next < block ? rows - next : block; \
       const int ahead = fetch && next_count > 0;                                              \
       extremes += FINISH(x + start * n, y + start * n, count, n, sums, w, b, mean + start,    \
-                         rstd + start, streaming, ahead ? x + next * n : NULL,                \
+                         rstd + start, streaming, in_cache, ahead ? x + next * n : NULL,      \
                          ahead ? next_count * n * (long)sizeof(T) : 0, extreme);              \
     }                                                                                         \
     return extremes;                                                                          \

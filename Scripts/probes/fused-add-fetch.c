@@ -32,7 +32,7 @@ static void fused_add(const float *x, const float *res, float *sum, float *y, lo
     lnk_add_f32(x + at, res + at, scratch, count * n, sum ? sum + at : NULL, ahead ? count * n : 0);
     for (long r = 0; r < count; r++) sums[r] = cblas_ssum(n, scratch + r * n, 1);
     const int fetch = in_passes && next_count > 0;
-    lnk_finish_rows_f32(scratch, y + at, count, n, sums, 1e-5, 1, w, b, NULL, NULL, 1,
+    lnk_finish_rows_f32(scratch, y + at, count, n, sums, 1e-5, 1, w, b, NULL, NULL, 1, 0,
                         fetch ? x + next * n : NULL, fetch ? res + next * n : NULL,
                         fetch ? next_count * n * 4 : 0, extreme);
   }

@@ -32,9 +32,21 @@ void old_lnk_backward_rows_f64(const double *dy, const double *x, double *dx, pt
                                ptrdiff_t n, const double *shift, const double *center,
                                const double *rstd, int centered, const double *w, double *dw,
                                double *db, int streaming);
-// lnk_finish_rows gained `also_next` (a second region to prefetch) for the fused add; probe.sh
-// sets OLD_HAS_ALSO_NEXT when REV's header has it. Both builds are called without one.
-#if OLD_HAS_ALSO_NEXT
+// lnk_finish_rows gained `also_next` (a second region to prefetch) for the fused add, then
+// `in_cache` (the input stays in cache); probe.sh sets OLD_HAS_ALSO_NEXT and OLD_HAS_IN_CACHE
+// when REV's header has them. Both builds are called without a second region; a build
+// without `in_cache` ignores it.
+#if OLD_HAS_IN_CACHE
+#define OLD_FINISH_DECLARATION(T, SUFFIX)                                                     \
+  ptrdiff_t old_lnk_finish_rows_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,       \
+                                         const double *sums, double eps, int centered,        \
+                                         const T *w, const T *b, T *mean, T *rstd,            \
+                                         int streaming, int in_cache, const void *next,       \
+                                         const void *also_next, ptrdiff_t next_bytes,         \
+                                         ptrdiff_t *extreme);
+#define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, c, next, bytes, e) \
+  old_lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, c, next, NULL, bytes, e)
+#elif OLD_HAS_ALSO_NEXT
 #define OLD_FINISH_DECLARATION(T, SUFFIX)                                                     \
   ptrdiff_t old_lnk_finish_rows_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,       \
                                          const double *sums, double eps, int centered,        \
@@ -42,7 +54,7 @@ void old_lnk_backward_rows_f64(const double *dy, const double *x, double *dx, pt
                                          int streaming, const void *next,                     \
                                          const void *also_next, ptrdiff_t next_bytes,         \
                                          ptrdiff_t *extreme);
-#define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e) \
+#define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, c, next, bytes, e) \
   old_lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, NULL, bytes, e)
 #else
 #define OLD_FINISH_DECLARATION(T, SUFFIX)                                                     \
@@ -51,7 +63,7 @@ void old_lnk_backward_rows_f64(const double *dy, const double *x, double *dx, pt
                                          const T *w, const T *b, T *mean, T *rstd,            \
                                          int streaming, const void *next,                     \
                                          ptrdiff_t next_bytes, ptrdiff_t *extreme);
-#define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e) \
+#define OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, c, next, bytes, e) \
   old_lnk_finish_rows_##SUFFIX(x, y, rows, n, sums, 1e-5, 1, w, b, m, r, s, next, bytes, e)
 #endif
 #ifndef OLD_ADDS_INTO
@@ -79,9 +91,9 @@ static void report(const char *name, long rows, long n, double times[2][REPEATS]
 #define OLD_FINISH(T, SUFFIX)                                                                 \
   static ptrdiff_t old_finish_##SUFFIX(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,        \
                                        const double *sums, const T *w, const T *b, T *m,     \
-                                       T *r, int s, const void *next, ptrdiff_t bytes,       \
-                                       ptrdiff_t *e) {                                        \
-    return OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, next, bytes, e);      \
+                                       T *r, int s, int c, const void *next,                 \
+                                       ptrdiff_t bytes, ptrdiff_t *e) {                       \
+    return OLD_FINISH_CALL(SUFFIX, x, y, rows, n, sums, w, b, m, r, s, c, next, bytes, e);   \
   }
 FORWARD_FINISH(float, f32)
 FORWARD_FINISH(double, f64)

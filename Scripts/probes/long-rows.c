@@ -28,7 +28,7 @@ static void row_at_a_time(const float *x, float *y, long rows, long n, const flo
   for (long r = 0; r < rows; r++) {
     const double sum = cblas_ssum(n, x + r * n, 1);
     const float *next = r + 1 < rows ? x + (r + 1) * n : NULL;
-    lnk_finish_rows_f32(x + r * n, y + r * n, 1, n, &sum, 1e-5, 1, w, b, NULL, NULL, streaming,
+    lnk_finish_rows_f32(x + r * n, y + r * n, 1, n, &sum, 1e-5, 1, w, b, NULL, NULL, streaming, 0,
                         next, NULL, next ? n * 4 : 0, extreme);
   }
 }

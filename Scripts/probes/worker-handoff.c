@@ -31,7 +31,8 @@ static void forward_rows(const struct problem *p, long first, long last) {
     const long count = last - start < block ? last - start : block;
     for (long r = 0; r < count; r++) sums[r] = cblas_ssum(p->n, p->x + (start + r) * p->n, 1);
     lnk_finish_rows_f32(p->x + start * p->n, p->y + start * p->n, count, p->n, sums, 1e-5, 1,
-                        p->w, p->b, mean, rstd, 0, NULL, NULL, 0, extreme);
+                        p->w, p->b, mean, rstd, 0, p->rows * p->n * 4 < (8 << 20), NULL, NULL, 0,
+                        extreme);
   }
 }
 

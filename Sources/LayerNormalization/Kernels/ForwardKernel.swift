@@ -137,6 +137,10 @@ func forwardRows<Scalar: BLASScalar>(
   // and the column-chunked write alone measured 10 % slower on Double 32x32768.
   let long = p.kind == .layer && isLongRow(count: n, of: Scalar.self)
   let fetchAhead = p.rows * n * MemoryLayout<Scalar>.size > prefetchInputBytes
+  // The input (with the fused add's residual) is small enough to stay in cache between
+  // calls (the size above which outputs are streamed): its next block comes from L3.
+  let inCache =
+    p.rows * n * MemoryLayout<Scalar>.size * (p.residual == nil ? 1 : 2) < streamingOutputBytes
   let fetchInPassesRowBytes =
     streamingSum
     ? fusedAddWithSumFetchInPassesRowBytes
@@ -227,7 +231,7 @@ func forwardRows<Scalar: BLASScalar>(
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
-          prefetch: prefetch, alsoPrefetch: alsoPrefetch, extreme: extreme.baseAddress!)
+          inCache: inCache, prefetch: prefetch, alsoPrefetch: alsoPrefetch, extreme: extreme.baseAddress!)
       }
       // Rows near the limits of Scalar, constant rows, rows with Inf or NaN: done again the
       // careful way, one element at a time in Double.

@@ -88,13 +88,14 @@ where Self.RawSignificand: FixedWidthInteger {
   /// their indices go to `extreme`, and their count is returned. `prefetch` names memory
   /// the caller reads next (the next block of rows), and `alsoPrefetch` as many elements
   /// more (the fused add's residual): where the CPU allows, they are fetched into cache
-  /// while these rows compute.
+  /// while these rows compute. `inCache` says that the caller's whole input stays in
+  /// cache, so that `prefetch` comes from cache rather than memory.
   static func _finishRows(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Self>?, alsoPrefetch: UnsafePointer<Self>?,
+    inCache: Bool, prefetch: UnsafeBufferPointer<Self>?, alsoPrefetch: UnsafePointer<Self>?,
     extreme: UnsafeMutablePointer<Int>) -> Int
 
   /// The whole normalization of `rows` short rows (`count` below 32), several rows at a

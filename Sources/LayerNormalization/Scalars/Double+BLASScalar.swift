@@ -108,7 +108,7 @@ extension Double: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
     mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Double>?, alsoPrefetch: UnsafePointer<Double>?,
+    inCache: Bool, prefetch: UnsafeBufferPointer<Double>?, alsoPrefetch: UnsafePointer<Double>?,
     extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
@@ -118,7 +118,7 @@ extension Double: BLASScalar {
     }
     return lnk_finish_rows_f64(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
+      streaming ? 1 : 0, inCache ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
       (prefetch?.count ?? 0) * MemoryLayout<Double>.size, extreme)
   }
 

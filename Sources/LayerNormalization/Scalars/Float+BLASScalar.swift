@@ -113,7 +113,7 @@ extension Float: BLASScalar {
     sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
-    prefetch: UnsafeBufferPointer<Float>?, alsoPrefetch: UnsafePointer<Float>?,
+    inCache: Bool, prefetch: UnsafeBufferPointer<Float>?, alsoPrefetch: UnsafePointer<Float>?,
     extreme: UnsafeMutablePointer<Int>
   ) -> Int {
     guard hasVectorKernels else {
@@ -123,7 +123,7 @@ extension Float: BLASScalar {
     }
     return lnk_finish_rows_f32(
       x, y, rows, count, sums, eps, kind == .layer ? 1 : 0, weight, bias, mean, rstd,
-      streaming ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
+      streaming ? 1 : 0, inCache ? 1 : 0, prefetch?.baseAddress, alsoPrefetch,
       (prefetch?.count ?? 0) * MemoryLayout<Float>.size, extreme)
   }
 

@@ -75,17 +75,20 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
 /// `next` (may be NULL) is `next_bytes` the caller reads next, and `also_next` (may be
 /// NULL) as many more (the fused add's two inputs): they are prefetched along the rows'
 /// passes (one region, rows under 256 bytes or a shorter next block: a share at the start
-/// of each row), so memory streams while this block computes from cache.
+/// of each row), so memory streams while this block computes from cache. `in_cache` != 0
+/// says the caller's whole input stays in cache (the next block comes from L3, not memory),
+/// which lets rows up to 2 KiB take their statistics four at a time (the same bits; not
+/// with `also_next`).
 ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const float *w,
                               const float *b, float *mean, float *rstd, int streaming,
-                              const void *next, const void *also_next, ptrdiff_t next_bytes,
-                              ptrdiff_t *extreme);
+                              int in_cache, const void *next, const void *also_next,
+                              ptrdiff_t next_bytes, ptrdiff_t *extreme);
 ptrdiff_t lnk_finish_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const double *w,
                               const double *b, double *mean, double *rstd, int streaming,
-                              const void *next, const void *also_next, ptrdiff_t next_bytes,
-                              ptrdiff_t *extreme);
+                              int in_cache, const void *next, const void *also_next,
+                              ptrdiff_t next_bytes, ptrdiff_t *extreme);
 
 /// Whole layer norm (centered) or RMSNorm of `rows` short rows (n < 32), several rows per
 /// vector, with the statistics in T (a short row loses nothing to it); rows of exactly 8
