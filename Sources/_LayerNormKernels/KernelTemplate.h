@@ -613,12 +613,12 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
   return extremes;
 }
 
-// Rows of up to 512 bytes take their statistics four at a time. kernel-ab against one at a
-// time (same bits; old/new time, 3-4 runs): Float 65536x64 1.15-1.20, 32768x128 1.05-1.35,
-// 43696x96 1.03-1.23, 87376x48 1.08-1.10, 131072x32 1.04-1.11, 256x128 (in cache)
-// 1.09-1.21; Double 65536x64 1.01-1.12, 131072x32 1.06-1.15. Longer rows stay one at a
-// time: four at a time made Double 32768x128 and 16384x256 (rows of 1 and 2 KiB) 30 %
-// slower and Float 16384x256 5 %, 4096x768 3 %.
+// LayerNorm rows of up to 512 bytes take their statistics four at a time. kernel-ab
+// against one at a time (same bits; old/new time, 3-4 runs): Float 65536x64 1.15-1.20,
+// 32768x128 1.05-1.35, 43696x96 1.03-1.23, 87376x48 1.08-1.10, 131072x32 1.04-1.11,
+// 256x128 (in cache) 1.09-1.21; Double 65536x64 1.01-1.12, 131072x32 1.06-1.15. Longer
+// rows stay one at a time: four at a time made Double 32768x128 and 16384x256 (rows of 1
+// and 2 KiB) 30 % slower and Float 16384x256 5 %, 4096x768 3 %.
 // Rows up to LNK_GROUP_CACHED_BYTES of an input that stays in cache (nothing streamed,
 // nothing fetched: no memory to keep busy) are grouped too, so that four rows' divisions
 // and square roots overlap instead of each row's write waiting on its own (kernel-ab
@@ -637,6 +637,14 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
 // 1-5 % and cost Double 1-5 % (1024x768, 512x1536, 2048x512, 1024x1024; one run). The
 // fused add's two fetched regions keep rows one at a time: grouped, its Float 2048x512 and
 // Double 2048x256 ran 2-3 % slower (benchmark, two alternating runs).
+// RMSNorm takes its rows one at a time at every length: it has no moments pass to run four
+// rows together, and grouped, each row's write waits for four rows' statistics instead of
+// overlapping the next row's. Benchmark, one thread, against grouping as LayerNorm does
+// (four alternating runs, two fresh copies of each binary): Float 65536x64 1059-1093
+// against 1195-1235 us, 4096x128 87-89 against 95-97, 256x256 7.5-7.7 against 7.8-8.0,
+// 32768x128 754-768 against 756-787; Double 65536x64 1454-1513 against 1528-1614; Double
+// rows of 1 KiB, 64x768 and 128x1024 within noise. Rows of 1-2 KiB in L3 grouped: Float
+// 4096x256 142-144 against 136-138 us, 2048x256 72-73 against 68-69 (three runs).
 #define LNK_GROUP_BYTES 512
 #define LNK_GROUP_CACHED_BYTES 6144
 #define LNK_GROUP_L3_BYTES 2048
@@ -650,7 +658,7 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   const int cached =
       !streaming && (next ? in_cache && !also_next && row_bytes <= LNK_GROUP_L3_BYTES
                           : row_bytes <= LNK_GROUP_CACHED_BYTES);
-  if (row_bytes <= LNK_GROUP_BYTES || cached)
+  if (centered && (row_bytes <= LNK_GROUP_BYTES || cached))
     return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
                                        streaming, next, also_next, next_bytes, extreme, 4);
   return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,

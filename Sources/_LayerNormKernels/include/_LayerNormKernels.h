@@ -77,8 +77,8 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
 /// passes (one region, rows under 256 bytes or a shorter next block: a share at the start
 /// of each row), so memory streams while this block computes from cache. `in_cache` != 0
 /// says the caller's whole input stays in cache (the next block comes from L3, not memory),
-/// which lets rows up to 2 KiB take their statistics four at a time (the same bits; not
-/// with `also_next`).
+/// which lets LayerNorm rows up to 2 KiB take their statistics four at a time (the same
+/// bits; not with `also_next`; RMSNorm rows are always taken one at a time).
 ptrdiff_t lnk_finish_rows_f32(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n,
                               const double *sums, double eps, int centered, const float *w,
                               const float *b, float *mean, float *rstd, int streaming,
