@@ -232,6 +232,48 @@ struct BackwardPropertyTests {
     }
   }
 
+  /// The allocating backward takes its input gradient uninitialized, so the kernels must
+  /// write every element: the zero-copy call into buffers full of NaN must leave none, and
+  /// give the allocating call's bits. Rows of 8, of 33 (a masked tail), of 768, long rows
+  /// (13x30000) and a streamed input gradient of 8.4 MiB (9000x244 Float) whose rows are
+  /// taken two in flight.
+  @Test("The allocating backward writes what the zero-copy one writes into NaN", arguments: [[5000, 8], [2000, 33], [300, 768], [13, 30000], [9000, 244]])
+  func allocatingBackward(_ shape: [Int]) throws {
+    try allocatingBackward(Float.self, shape)
+    try allocatingBackward(Double.self, shape)
+  }
+
+  func allocatingBackward<Scalar: TestScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    var generator = SeededGenerator(seed: 31)
+    let count = shape.reduce(1, *)
+    let features = shape[1]
+    let x = ShapedArray(validating: generator.values(count, as: Scalar.self, scale: 2, offset: 1).converted(to: Scalar.self), shape: shape)
+    let dy = ShapedArray(validating: generator.values(count, as: Scalar.self).converted(to: Scalar.self), shape: shape)
+    var norm = try LayerNorm<Scalar>(normalizedShape: [features])
+    norm.weight = generator.values(features, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let allocated = try norm.backward(dy, input: x)
+    var dx = [Scalar](repeating: .nan, count: count)
+    var dw = [Scalar](repeating: .nan, count: features)
+    var db = [Scalar](repeating: .nan, count: features)
+    try dy.scalars.withUnsafeBufferPointer { dyb in
+      try x.scalars.withUnsafeBufferPointer { xb in
+        try dx.withUnsafeMutableBufferPointer { dxb in
+          try dw.withUnsafeMutableBufferPointer { dwb in
+            try db.withUnsafeMutableBufferPointer { dbb in
+              try norm.backward(
+                outputGradient: dyb, input: xb, shape: shape, mean: nil, rstd: nil,
+                inputGradient: dxb, weightGradient: dwb, biasGradient: dbb)
+            }
+          }
+        }
+      }
+    }
+    let label = "\(Scalar.name) \(shape)"
+    #expect(!dx.contains { $0.isNaN } && !dw.contains { $0.isNaN } && !db.contains { $0.isNaN }, "\(label)")
+    #expect(sameBits(dx, allocated.input!.scalars), "\(label) dx")
+    #expect(sameBits(dw, allocated.weight!) && sameBits(db, allocated.bias!), "\(label) dweight, dbias")
+  }
+
   @Test("Only the requested gradients are computed, and they equal the full set")
   func requests() throws {
     // The full request takes the kernel's common-case row, the others the general one:

@@ -81,14 +81,16 @@ struct BackwardCall<Scalar: BLASScalar> {
     let wantInput = request.contains(.input)
     let wantWeight = request.contains(.weight) && weight != nil
     let wantBias = request.contains(.bias) && hasBias
-    var dx = [Scalar](repeating: 0, count: wantInput ? layout.elementCount : 0)
+    // The input gradient is written whole by the kernel: allocated as the forward's output
+    // is (makeOutput), not zeroed first.
     var dw = [Scalar](repeating: 0, count: wantWeight ? layout.features : 0)
     var db = [Scalar](repeating: 0, count: wantBias ? layout.features : 0)
-    try outputGradient.scalars.withUnsafeBufferPointer { (dy) throws(LayerNormError) in
-      try input.scalars.withUnsafeBufferPointer { (x) throws(LayerNormError) in
-        try (mean?.scalars).withOptionalBufferPointer { (m) throws(LayerNormError) in
-          try (rstd?.scalars).withOptionalBufferPointer { (r) throws(LayerNormError) in
-            try dx.withUnsafeMutableBufferPointer { (dx) throws(LayerNormError) in
+    let dx = try makeOutput(count: wantInput ? layout.elementCount : 0) {
+      (dx) throws(LayerNormError) in
+      try outputGradient.scalars.withUnsafeBufferPointer { (dy) throws(LayerNormError) in
+        try input.scalars.withUnsafeBufferPointer { (x) throws(LayerNormError) in
+          try (mean?.scalars).withOptionalBufferPointer { (m) throws(LayerNormError) in
+            try (rstd?.scalars).withOptionalBufferPointer { (r) throws(LayerNormError) in
               try dw.withUnsafeMutableBufferPointer { (dw) throws(LayerNormError) in
                 try db.withUnsafeMutableBufferPointer { (db) throws(LayerNormError) in
                   try run(
