@@ -195,10 +195,11 @@ func measure<Scalar: BLASScalar>(
         }
       }
     }
-  case "backward":
+  case "backward", "backward_allocating":
     // From saved statistics, as PyTorch's native_layer_norm_backward: dx, dweight, dbias.
     bytes = 3 * Double(count) * size
-    let dy = CallerBuffer<Scalar>(randomArray(count, seed: 5), offset: offset)
+    let dyValues: [Scalar] = randomArray(count, seed: 5)
+    let dy = CallerBuffer<Scalar>(dyValues, offset: offset)
     let mean = CallerBuffer<Scalar>(zeros: rows, offset: offset)
     let rstd = CallerBuffer<Scalar>(zeros: rows, offset: offset)
     let dweight = CallerBuffer<Scalar>(zeros: features, offset: offset)
@@ -214,17 +215,26 @@ func measure<Scalar: BLASScalar>(
         }
       }
     }
-    ours = {
-      dy.withUnsafeBufferPointer { dy in
-        x.withUnsafeBufferPointer { x in
-          mean.withUnsafeBufferPointer { m in
-            rstd.withUnsafeBufferPointer { r in
-              output.withUnsafeMutableBufferPointer { dx in
-                dweight.withUnsafeMutableBufferPointer { dw in
-                  dbias.withUnsafeMutableBufferPointer { db in
-                    try! layer.backward(
-                      outputGradient: dy, input: x, shape: shapeArray, mean: m, rstd: r,
-                      inputGradient: dx, weightGradient: dw, biasGradient: db)
+    if op == "backward_allocating" {
+      // The allocating API: new gradients each call, from the same saved statistics.
+      let dyArray = try! ShapedArray(shape: shapeArray, scalars: dyValues)
+      let input = try! ShapedArray(shape: shapeArray, scalars: inputValues)
+      let meanArray = try! ShapedArray(shape: [rows], scalars: mean.withUnsafeBufferPointer { Array($0) })
+      let rstdArray = try! ShapedArray(shape: [rows], scalars: rstd.withUnsafeBufferPointer { Array($0) })
+      ours = { _ = try! layer.backward(dyArray, input: input, mean: meanArray, rstd: rstdArray) }
+    } else {
+      ours = {
+        dy.withUnsafeBufferPointer { dy in
+          x.withUnsafeBufferPointer { x in
+            mean.withUnsafeBufferPointer { m in
+              rstd.withUnsafeBufferPointer { r in
+                output.withUnsafeMutableBufferPointer { dx in
+                  dweight.withUnsafeMutableBufferPointer { dw in
+                    dbias.withUnsafeMutableBufferPointer { db in
+                      try! layer.backward(
+                        outputGradient: dy, input: x, shape: shapeArray, mean: m, rstd: r,
+                        inputGradient: dx, weightGradient: dw, biasGradient: db)
+                    }
                   }
                 }
               }

@@ -53,7 +53,8 @@ struct BenchmarkOptions {
           """
           usage: layernorm-benchmark [--json] [--threads 1,2] [--dtype float32,float64]
                                      [--ops forward,backward,rms_forward,add_forward,
-                                            add_forward_sum,forward_allocating]
+                                            add_forward_sum,forward_allocating,
+                                            backward_allocating]
                                      [--shapes 64x768,...] [--samples N] [--no-naive]
                                      [--offset BYTES]
           """)
