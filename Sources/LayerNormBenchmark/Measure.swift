@@ -219,8 +219,10 @@ func measure<Scalar: BLASScalar>(
       // The allocating API: new gradients each call, from the same saved statistics.
       let dyArray = try! ShapedArray(shape: shapeArray, scalars: dyValues)
       let input = try! ShapedArray(shape: shapeArray, scalars: inputValues)
-      let meanArray = try! ShapedArray(shape: [rows], scalars: mean.withUnsafeBufferPointer { Array($0) })
-      let rstdArray = try! ShapedArray(shape: [rows], scalars: rstd.withUnsafeBufferPointer { Array($0) })
+      let savedMean = mean.withUnsafeBufferPointer { Array($0) }
+      let savedRstd = rstd.withUnsafeBufferPointer { Array($0) }
+      let meanArray = try! ShapedArray(shape: [rows], scalars: savedMean)
+      let rstdArray = try! ShapedArray(shape: [rows], scalars: savedRstd)
       ours = { _ = try! layer.backward(dyArray, input: input, mean: meanArray, rstd: rstdArray) }
     } else {
       ours = {

@@ -164,7 +164,8 @@ enum PartialsMemory {
     }
     if let found { return found }
     let size = max(bytes, 64)
-    return Piece(pointer: UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64), bytes: size)
+    let pointer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+    return Piece(pointer: pointer, bytes: size)
   }
 
   /// Returns memory from ``take(bytes:)``: kept when it is no larger than ``keptBytes``

@@ -231,7 +231,8 @@ func forwardRows<Scalar: BLASScalar>(
         extremes = Scalar._finishRows(
           x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
-          inCache: inCache, prefetch: prefetch, alsoPrefetch: alsoPrefetch, extreme: extreme.baseAddress!)
+          inCache: inCache, prefetch: prefetch, alsoPrefetch: alsoPrefetch,
+          extreme: extreme.baseAddress!)
       }
       // Rows near the limits of Scalar, constant rows, rows with Inf or NaN: done again the
       // careful way, one element at a time in Double.
