@@ -561,8 +561,9 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     // statistics are computed and never used.
     double sum[4] = {0, 0, 0, 0}, squares[4] = {1, 1, 1, 1}, center[4], scale[4];
     T shift[4] = {0, 0, 0, 0};
-    // A full group's moments four rows at once where the CPU has AVX-512 (the same bits).
-    const int together = group_rows == 4 && group == 4 && centered && lnk_use_avx512();
+    // A full group's moments four rows at once where the CPU has AVX-512 (the same bits;
+    // groups of four are LayerNorm's only, see lnk_finish_rows).
+    const int together = group_rows == 4 && group == 4 && lnk_use_avx512();
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
