@@ -350,6 +350,43 @@ struct LargeOutputTests {
   }
 
   @Test(
+    "The fused add without a sum output (small blocks fetching ahead) gives the with-sum bits",
+    arguments: [[2100, 1024], [3001, 768], [300, 4000], [9000, 100]])
+  func fusedAddWithoutSum(_ shape: [Int]) throws {
+    // Inputs over 512 KiB take blocks of 4 KiB (at least a row) that fetch 16 KiB on
+    // (fusedAddScratchBytes): Float rows of 4 KiB (one a block), 3 KiB, 16000 bytes and 400
+    // (ten a block, the last block short); Double rows of 8 KiB (the limit), 6 KiB, 32000
+    // bytes (fetched during the add instead) and 800.
+    try fusedAddWithoutSum(Float.self, shape)
+    try fusedAddWithoutSum(Double.self, shape)
+  }
+
+  func fusedAddWithoutSum<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+    let count = shape[0] * shape[1]
+    var generator = SeededGenerator(seed: 12)
+    let x: [Scalar] = generator.values(count, as: Scalar.self, scale: 2, offset: 1).converted(to: Scalar.self)
+    let r: [Scalar] = generator.values(count, as: Scalar.self).converted(to: Scalar.self)
+    var norm = try LayerNorm<Scalar>(normalizedShape: [shape[1]])
+    norm.weight = generator.values(shape[1], as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    norm.bias = generator.values(shape[1], as: Scalar.self, scale: 0.5).converted(to: Scalar.self)
+    let withSum = try norm.addAndNormalize(ShapedArray(shape: shape, scalars: x), residual: ShapedArray(shape: shape, scalars: r))
+    let unfused = try norm(ShapedArray(shape: shape, scalars: zip(x, r).map { $0 + $1 }))
+    for threads in [1, 2] {
+      norm.maximumThreadCount = threads
+      var output = [Scalar](repeating: .nan, count: count)
+      try x.withUnsafeBufferPointer { xs in
+        try r.withUnsafeBufferPointer { rs in
+          try output.withUnsafeMutableBufferPointer { ys in
+            try norm.addAndNormalize(xs, residual: rs, shape: shape, output: ys)
+          }
+        }
+      }
+      let asWithSum = sameBits(output, withSum.output.scalars), asUnfused = sameBits(output, unfused.scalars)
+      #expect(asWithSum && asUnfused, "\(Scalar.self) \(shape), \(threads) threads")
+    }
+  }
+
+  @Test(
     "Streamed outputs just after their inputs (modulo 4096) equal the same call elsewhere",
     arguments: [16, 48, 112], [1004, 244])
   func outputsJustAfterInputs(offset: Int, features: Int) throws {

@@ -47,22 +47,20 @@ let longRowGroupBytes = 1 << 20
 let prefetchInputBytes = 1 << 19
 
 /// The fused add-and-LayerNorm forms each block's sum in a scratch block and, for rows up to
-/// this long (Double 6 KiB; Float: ``fusedAddFetchInPassesFloatRowBytes``), fetches the
-/// next block's two inputs during passes 2 and 3, into L2 and spread along the rows (see
+/// this long (Double 8 KiB; Float: ``fusedAddFetchInPassesFloatRowBytes``), fetches a later
+/// block's two inputs during passes 2 and 3, into L2 and spread along the rows (see
 /// `lnk_finish_rows`); longer rows (and RMSNorm's, which have one pass) fetch them during
 /// the add. A short row's fixed cost (its BLAS call, sums, square root) leaves memory idle
 /// unless the fetches are spread over it. Both places alternated in one process (benchmark,
 /// one thread, medians of 15-21, two runs), Float: 32768x128 1.28x faster, 16384x256
 /// 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024 1.11-1.17x; Double: 32768x128
-/// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. The Double add that fetches in passes 2
-/// and 3 takes blocks of 32 KiB (4096 elements), not 64: with them rows up to 6 KiB gain
-/// too (three alternating runs, one thread, against 64 KiB blocks and 4 KiB rows: 4096x768
-/// 1.95-1.99 against 2.17-2.29 ms, 8192x512 2.95-3.17 against 3.43-3.57, 32768x128
-/// 2.45-2.61 against 2.71-2.83), while in 64 KiB blocks rows of 6 and 8 KiB were slower in
-/// passes 2 and 3 (4096x768 2.33-2.46 against 2.21-2.28 ms, 8192x1024 7.0-7.5 against
-/// 6.4), and rows of 8 KiB in 32 KiB blocks too (8192x1024 6.3-6.5 against 6.1-6.3).
-/// (`Scripts/probe.sh fused-add-fetch` has both in C.)
-let fusedAddFetchInPassesRowBytes = 6 << 10
+/// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. Without a sum output such blocks are
+/// small (``fusedAddScratchBytes``), which moved Double's limit from 6 to 8 KiB: rows of
+/// 8 KiB in passes 2 and 3 against during the add (two alternating runs, one thread, both
+/// in small blocks): 8192x1024 5.3-5.6 against 6.1 ms, 2048x1024 0.89-1.06 against
+/// 1.34-1.39; rows of 16 KiB were slower (4096x2048 6.1-6.5 against 6.0).
+/// (`Scripts/probe.sh fused-add-fetch` has both places in C, in the large blocks.)
+let fusedAddFetchInPassesRowBytes = 8 << 10
 
 /// ``fusedAddFetchInPassesRowBytes`` for Float: rows up to 16 KiB. Against 4 KiB (three
 /// alternating runs, one thread): 4096x1536 1.94-2.07 against 2.40-2.72 ms, 2048x2048
@@ -74,6 +72,31 @@ let fusedAddFetchInPassesFloatRowBytes = 1 << 14
 /// of 1 KiB or less were 1.10-1.23x faster fetching in passes 2 and 3, rows of 2-4 KiB
 /// 0.86-1.09x (Float 8192x1024 0.86x and 0.96x, Double 8192x512 0.89x).
 let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
+
+/// The fused add without a sum output that fetches in passes 2 and 3 forms its sum in
+/// blocks of this many bytes (at least one row), each fetching the inputs of the block
+/// ``fusedAddFetchAheadBytes`` on. In blocks of 32 KiB the add's reads of the input and the
+/// residual (64 KiB through the 48 KiB L1) pushed the block's own sum out of L1 before
+/// passes 1-3 read it: in `Scripts/probe.sh fused-add-fetch` at 8192x1024, the one-pass
+/// floor (1.61 ms) that also stores each sum into a 32 KiB ring in L1 ran 1.96 ms, and
+/// 1.59 with a 4 KiB ring. Benchmark, one thread, against 32 KiB
+/// blocks fetching the next block (Double: 32 KiB blocks of rows up to 6 KiB), two or
+/// three alternating runs of one binary switched by the environment: Float 8192x1024
+/// 1.90-2.34 against 2.90-3.32 ms, 4096x1536 1.39-1.41 against 1.76-1.91, 4096x2048
+/// 2.19-2.45 against 2.68-3.02, 8192x896 2.00 against 2.28-2.34, 2048x4096 2.54-2.63 against
+/// 2.84-3.15, 16384x512 1.95-2.09 against 2.08-2.37; Double 4096x768 1.35-1.47 against
+/// 1.87-2.22, 16384x512 4.95-5.18 against 6.41-6.47, 8192x512 2.06-2.12 against 2.86-2.88.
+/// Float rows of 3 KiB were within 5 % either way (4096x768 0.73-0.75 against 0.72, 8192x768
+/// 1.48-1.64 against 1.55-1.62). Blocks of 8 and 16 KiB were slower than 4 at 8192x1024
+/// (2.5-3.3 ms).
+let fusedAddScratchBytes = 4 << 10
+
+/// How far ahead (bytes of each input) the fused add's small blocks fetch; see
+/// ``fusedAddScratchBytes``. `Scripts/probe.sh fused-add-fetch` (one run): 8192x1024 (one
+/// row a block) 2.04 ms, against 2.83 fetching the next block and 3.23 in 32 KiB blocks;
+/// 16384x512 2.00 against 2.38 and 2.37. 8 KiB ahead measured within noise of 16 in the
+/// benchmark.
+let fusedAddFetchAheadBytes = 16 << 10
 
 /// Whether the fused add without a sum output forms a long row's sum in a scratch row
 /// rather than in the output: LayerNorm rows under 256 KiB whose output is streamed, so
@@ -148,18 +171,20 @@ func forwardRows<Scalar: BLASScalar>(
   let fetchSumInputsInPasses =
     p.kind == .layer && sumInScratch && fetchAhead
     && n * MemoryLayout<Scalar>.size <= fetchInPassesRowBytes
-  // Blocks of `rowBlockElements`, but half as many for the Double fused add that fetches its
-  // next inputs in passes 2 and 3 (see fusedAddFetchInPassesRowBytes); a long row's sum
-  // formed in the scratch: one row a block (see longRowSumInScratch).
+  // Blocks of `rowBlockElements`, but small ones, fetching further ahead, for the fused add
+  // without a sum output that fetches in passes 2 and 3 (see fusedAddScratchBytes); a long
+  // row's sum formed in the scratch: one row a block (see longRowSumInScratch).
+  let smallBlocks = fetchSumInputsInPasses && p.sum == nil
   let blockElements =
-    fetchSumInputsInPasses && !streamingSum && Scalar.self == Double.self
-    ? rowBlockElements / 2 : rowBlockElements
+    smallBlocks ? fusedAddScratchBytes / MemoryLayout<Scalar>.size : rowBlockElements
   let blockRows = max(
     1,
     min(
       rows.count,
       long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
         : blockElements / n))
+  let fetchDistance =
+    smallBlocks ? max(1, fusedAddFetchAheadBytes / (blockRows * n * MemoryLayout<Scalar>.size)) : 1
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
@@ -221,9 +246,9 @@ func forwardRows<Scalar: BLASScalar>(
         // Passes 2 and 3, in cache, while the next block's input is fetched from memory
         // (measured at 32768x128: 4.0-4.6 ms without, 2.7-2.9 ms with). Not when the
         // input fits in L2 (it is there already, and fetching into L1 evicts this block);
-        // for the fused add, the next block's two inputs, when they are fetched here.
-        let next = start + count
-        let nextCount = min(rows.upperBound - next, blockRows)
+        // for the fused add, a later block's two inputs, when they are fetched here.
+        let next = start + fetchDistance * count
+        let nextCount = max(0, min(rows.upperBound - next, blockRows))
         let fetchNext = fetchAhead && nextCount > 0 && (p.residual == nil || fetchSumInputsInPasses)
         let prefetch =
           fetchNext ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
