@@ -350,18 +350,20 @@ struct LargeOutputTests {
   }
 
   @Test(
-    "The fused add without a sum output (small blocks fetching ahead) gives the with-sum bits",
+    "The fused add in small blocks fetching ahead gives the unfused bits, with the sum and without",
     arguments: [[2100, 1024], [3001, 768], [300, 4000], [9000, 100]])
-  func fusedAddWithoutSum(_ shape: [Int]) throws {
+  func fusedAddSmallBlocks(_ shape: [Int]) throws {
     // Inputs over 512 KiB take blocks of 4 KiB (at least a row) that fetch 16 KiB on
     // (fusedAddScratchBytes): Float rows of 4 KiB (one a block), 3 KiB, 16000 bytes and 400
     // (ten a block, the last block short); Double rows of 8 KiB (the limit), 6 KiB, 32000
-    // bytes (fetched during the add instead) and 800.
-    try fusedAddWithoutSum(Float.self, shape)
-    try fusedAddWithoutSum(Double.self, shape)
+    // bytes (fetched during the add instead) and 800. With the sum (streamed from 8 MiB),
+    // Float rows of 4 and 3 KiB and Double rows of 6 KiB take them too
+    // (fusedAddWithSumSmallBlockRowBytes).
+    try fusedAddSmallBlocks(Float.self, shape)
+    try fusedAddSmallBlocks(Double.self, shape)
   }
 
-  func fusedAddWithoutSum<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
+  func fusedAddSmallBlocks<Scalar: BLASScalar>(_ type: Scalar.Type, _ shape: [Int]) throws {
     let count = shape[0] * shape[1]
     var generator = SeededGenerator(seed: 12)
     let x: [Scalar] = generator.values(count, as: Scalar.self, scale: 2, offset: 1).converted(to: Scalar.self)
@@ -370,7 +372,10 @@ struct LargeOutputTests {
     norm.weight = generator.values(shape[1], as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
     norm.bias = generator.values(shape[1], as: Scalar.self, scale: 0.5).converted(to: Scalar.self)
     let withSum = try norm.addAndNormalize(ShapedArray(shape: shape, scalars: x), residual: ShapedArray(shape: shape, scalars: r))
-    let unfused = try norm(ShapedArray(shape: shape, scalars: zip(x, r).map { $0 + $1 }))
+    let sum = zip(x, r).map { $0 + $1 }
+    let unfused = try norm(ShapedArray(shape: shape, scalars: sum))
+    let sumExact = sameBits(withSum.sum.scalars, sum), withSumAsUnfused = sameBits(withSum.output.scalars, unfused.scalars)
+    #expect(sumExact && withSumAsUnfused, "\(Scalar.self) \(shape) with the sum")
     for threads in [1, 2] {
       norm.maximumThreadCount = threads
       var output = [Scalar](repeating: .nan, count: count)

@@ -91,6 +91,18 @@ let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
 /// (2.5-3.3 ms).
 let fusedAddScratchBytes = 4 << 10
 
+/// The fused add with a streamed sum output (`add_forward_sum`, large inputs) that fetches
+/// during the add (rows over ``fusedAddWithSumFetchInPassesRowBytes``) takes the small blocks
+/// of ``fusedAddScratchBytes`` too, fetching as far ahead, for rows up to this long.
+/// Benchmark, one thread, two alternating runs of one binary switched by the environment,
+/// against 32 KiB blocks fetching the next block: Float 4096x768 850-860 against 1011-1034
+/// us, 16384x512 2.66-3.00 against 3.39-3.47 ms, 8192x512 1.31-1.34 against 1.54-1.75,
+/// 8192x1024 3.02-3.03 against 3.14-3.16; Double 4096x768 2.18-2.27 against 2.70-2.71,
+/// 16384x512 6.54-6.66 against 7.46-7.53, 8192x512 2.98-3.06 against 3.54-3.56. Rows of
+/// 8 KiB and more were slower (Double 8192x1024 7.40-7.66 against 7.26-7.33 ms) or the
+/// same (Float 2048x4096, Double 2048x4096 and 512x16384).
+let fusedAddWithSumSmallBlockRowBytes = 6 << 10
+
 /// How far ahead (bytes of each input) the fused add's small blocks fetch; see
 /// ``fusedAddScratchBytes``. `Scripts/probe.sh fused-add-fetch` (one run): 8192x1024 (one
 /// row a block) 2.04 ms, against 2.83 fetching the next block and 3.23 in 32 KiB blocks;
@@ -172,9 +184,16 @@ func forwardRows<Scalar: BLASScalar>(
     p.kind == .layer && sumInScratch && fetchAhead
     && n * MemoryLayout<Scalar>.size <= fetchInPassesRowBytes
   // Blocks of `rowBlockElements`, but small ones, fetching further ahead, for the fused add
-  // without a sum output that fetches in passes 2 and 3 (see fusedAddScratchBytes); a long
-  // row's sum formed in the scratch: one row a block (see longRowSumInScratch).
-  let smallBlocks = fetchSumInputsInPasses && p.sum == nil
+  // without a sum output that fetches in passes 2 and 3 (see fusedAddScratchBytes) and the
+  // one with a streamed sum that fetches during the add (rows of 1-6 KiB, see
+  // fusedAddWithSumSmallBlockRowBytes); a long row's sum formed in the scratch: one row a
+  // block (see longRowSumInScratch).
+  let smallBlocks =
+    p.kind == .layer && fetchAhead
+    && (p.sum == nil
+      ? fetchSumInputsInPasses
+      : streamingSum && !fetchSumInputsInPasses
+        && n * MemoryLayout<Scalar>.size <= fusedAddWithSumSmallBlockRowBytes)
   let blockElements =
     smallBlocks ? fusedAddScratchBytes / MemoryLayout<Scalar>.size : rowBlockElements
   let blockRows = max(
@@ -211,8 +230,8 @@ func forwardRows<Scalar: BLASScalar>(
         let formed = sumInScratch ? scratch.baseAddress! : (p.sum ?? p.output) + offset
         let copy = streamingSum ? p.sum.map { $0 + offset } : nil
         let ahead =
-          sumInScratch && fetchAhead && !fetchSumInputsInPasses && start + 2 * count <= rows.upperBound
-          ? count * n : 0
+          sumInScratch && fetchAhead && !fetchSumInputsInPasses && start + (fetchDistance + 1) * count <= rows.upperBound
+          ? fetchDistance * count * n : 0
         Scalar._add(
           x, residual + offset, into: formed, count: count * n, streamingCopy: copy,
           ahead: ahead)
