@@ -56,9 +56,10 @@ let prefetchInputBytes = 1 << 19
 /// 1.29-1.35x, 8192x512 1.19x, 4096x768 1.17x, 8192x1024 1.11-1.17x; Double: 32768x128
 /// 1.22x, 16384x256 1.03-1.10x, 8192x512 1.05x. Without a sum output such blocks are
 /// small (``fusedAddScratchBytes``), which moved Double's limit from 6 to 8 KiB: rows of
-/// 8 KiB in passes 2 and 3 against during the add (two alternating runs, one thread, both
-/// in small blocks): 8192x1024 5.3-5.6 against 6.1 ms, 2048x1024 0.89-1.06 against
-/// 1.34-1.39; rows of 16 KiB were slower (4096x2048 6.1-6.5 against 6.0).
+/// 8 KiB in small blocks fetching in passes 2 and 3 against 64 KiB blocks fetching during
+/// the add (two alternating runs, one thread): 8192x1024 5.3-5.6 against 6.1 ms, 2048x1024
+/// 0.89-1.06 against 1.34-1.39; rows of 16 KiB were slower so (4096x2048 6.1-6.5 against
+/// 6.0).
 /// (`Scripts/probe.sh fused-add-fetch` has both places in C, in the large blocks.)
 let fusedAddFetchInPassesRowBytes = 8 << 10
 
