@@ -80,16 +80,15 @@ let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
 /// residual (64 KiB through the 48 KiB L1) pushed the block's own sum out of L1 before
 /// passes 1-3 read it: in `Scripts/probe.sh fused-add-fetch` at 8192x1024, the one-pass
 /// floor (1.61 ms) that also stores each sum into a 32 KiB ring in L1 ran 1.96 ms, and
-/// 1.59 with a 4 KiB ring. Benchmark, one thread, against 32 KiB
-/// blocks fetching the next block (Double: 32 KiB blocks of rows up to 6 KiB), two or
-/// three alternating runs of one binary switched by the environment: Float 8192x1024
-/// 1.90-2.34 against 2.90-3.32 ms, 4096x1536 1.39-1.41 against 1.76-1.91, 4096x2048
-/// 2.19-2.45 against 2.68-3.02, 8192x896 2.00 against 2.28-2.34, 2048x4096 2.54-2.63 against
-/// 2.84-3.15, 16384x512 1.95-2.09 against 2.08-2.37; Double 4096x768 1.35-1.47 against
-/// 1.87-2.22, 16384x512 4.95-5.18 against 6.41-6.47, 8192x512 2.06-2.12 against 2.86-2.88.
-/// Float rows of 3 KiB were within 5 % either way (4096x768 0.73-0.75 against 0.72, 8192x768
-/// 1.48-1.64 against 1.55-1.62). Blocks of 8 and 16 KiB were slower than 4 at 8192x1024
-/// (2.5-3.3 ms).
+/// 1.59 with a 4 KiB ring. Benchmark, one thread, against 32 KiB blocks fetching the next
+/// block (Double: 32 KiB blocks of rows up to 6 KiB), two or three alternating runs of one
+/// binary switched by the environment: Float 8192x1024 1.90-2.34 against 2.90-3.32 ms,
+/// 4096x1536 1.39-1.41 against 1.76-1.91, 4096x2048 2.19-2.45 against 2.68-3.02, 8192x896
+/// 2.00 against 2.28-2.34, 2048x4096 2.54-2.63 against 2.84-3.15, 16384x512 1.95-2.09
+/// against 2.08-2.37; Double 4096x768 1.35-1.47 against 1.87-2.22, 16384x512 4.95-5.18
+/// against 6.41-6.47, 8192x512 2.06-2.12 against 2.86-2.88. Float rows of 3 KiB were within
+/// 5 % either way (4096x768 0.73-0.75 against 0.72, 8192x768 1.48-1.64 against 1.55-1.62).
+/// Blocks of 8 and 16 KiB were slower than 4 at 8192x1024 (2.5-3.3 ms).
 let fusedAddScratchBytes = 4 << 10
 
 /// The fused add with a streamed sum output (`add_forward_sum`, large inputs) that fetches
@@ -204,7 +203,8 @@ func forwardRows<Scalar: BLASScalar>(
       long ? (sumInScratch ? 1 : longRowGroupBytes / (n * MemoryLayout<Scalar>.size))
         : blockElements / n))
   let fetchDistance =
-    smallBlocks ? max(1, fusedAddFetchAheadBytes / (blockRows * n * MemoryLayout<Scalar>.size)) : 1
+    smallBlocks
+    ? max(1, fusedAddFetchAheadBytes / (blockRows * n * MemoryLayout<Scalar>.size)) : 1
   withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
     scratch in
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
@@ -231,7 +231,8 @@ func forwardRows<Scalar: BLASScalar>(
         let formed = sumInScratch ? scratch.baseAddress! : (p.sum ?? p.output) + offset
         let copy = streamingSum ? p.sum.map { $0 + offset } : nil
         let ahead =
-          sumInScratch && fetchAhead && !fetchSumInputsInPasses && start + (fetchDistance + 1) * count <= rows.upperBound
+          sumInScratch && fetchAhead && !fetchSumInputsInPasses
+            && start + (fetchDistance + 1) * count <= rows.upperBound
           ? fetchDistance * count * n : 0
         Scalar._add(
           x, residual + offset, into: formed, count: count * n, streamingCopy: copy,
