@@ -74,7 +74,8 @@ let fusedAddFetchInPassesFloatRowBytes = 1 << 14
 /// 0.86-1.09x (Float 8192x1024 0.86x and 0.96x, Double 8192x512 0.89x).
 let fusedAddWithSumFetchInPassesRowBytes = 1 << 10
 
-/// The fused add without a sum output that fetches in passes 2 and 3 forms its sum in
+/// The fused add without a sum output that fetches in passes 2 and 3 (and the one with a
+/// streamed sum, for rows up to ``fusedAddWithSumSmallBlockRowBytes``) forms its sum in
 /// blocks of this many bytes (at least one row), each fetching the inputs of the block
 /// ``fusedAddFetchAheadBytes`` on. In blocks of 32 KiB the add's reads of the input and the
 /// residual (64 KiB through the 48 KiB L1) pushed the block's own sum out of L1 before
