@@ -526,8 +526,9 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
   return isfinite(sum) && isfinite(squares) && squares >= LNK_TINY_SQUARES * (double)n;
 }
 
-// lnk_finish_rows, `group_rows` (4 or 1, a constant where inlined) rows at a time: their
-// moments, then their statistics (four together in lnk_statistics4), then their writes.
+// lnk_finish_rows, `group_rows` (16, 8, 4 or 1, a constant where inlined) rows at a time:
+// their moments, then their statistics (eight or four together in lnk_statistics8 or
+// lnk_statistics4), then their writes.
 static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_groups)(
     const T *x, T *y, ptrdiff_t rows, ptrdiff_t n, const double *sums, double eps, int centered,
     const T *w, const T *b, T *mean, T *rstd, int streaming, const void *next,
@@ -559,11 +560,12 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     const ptrdiff_t group = rows - first < group_rows ? rows - first : group_rows;
     // Lanes past the last row of a short group keep these harmless moments; their
     // statistics are computed and never used.
-    double sum[4] = {0, 0, 0, 0}, squares[4] = {1, 1, 1, 1}, center[4], scale[4];
-    T shift[4] = {0, 0, 0, 0};
+    double sum[16] = {0}, squares[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    double center[16], scale[16];
+    T shift[16] = {0};
     // A full group's moments four rows at once where the CPU has AVX-512 (the same bits;
-    // groups of four are LayerNorm's only, see lnk_finish_rows).
-    const int together = group_rows == 4 && group == 4 && lnk_use_avx512();
+    // groups are LayerNorm's only, see lnk_finish_rows).
+    const int together = group_rows >= 4 && group == group_rows && lnk_use_avx512();
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
@@ -586,9 +588,14 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
       }
     }
     if (together)
-      LNK_NAME(lnk_moments4_avx512)(x + first * n, n, shift, sum, squares,
-                                    along ? (const char *)next + first * row_bytes : NULL, also);
-    if (group_rows == 4) {
+      for (ptrdiff_t k = 0; k < group_rows; k += 4)
+        LNK_NAME(lnk_moments4_avx512)(
+            x + (first + k) * n, n, shift + k, sum + k, squares + k,
+            along ? (const char *)next + (first + k) * row_bytes : NULL, also);
+    if (group_rows >= 8) {
+      for (ptrdiff_t k = 0; k < group_rows; k += 8)
+        lnk_statistics8(sum + k, squares + k, count, eps, center + k, scale + k);
+    } else if (group_rows == 4) {
       lnk_statistics4(sum, squares, count, eps, center, scale);
     } else {
       lnk_statistics1(sum[0], squares[0], count, eps, center, scale);
@@ -614,10 +621,11 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
   return extremes;
 }
 
-// LayerNorm rows of up to 512 bytes take their statistics four at a time. kernel-ab
-// against one at a time (same bits; old/new time, 3-4 runs): Float 65536x64 1.15-1.20,
-// 32768x128 1.05-1.35, 43696x96 1.03-1.23, 87376x48 1.08-1.10, 131072x32 1.04-1.11,
-// 256x128 (in cache) 1.09-1.21; Double 65536x64 1.01-1.12, 131072x32 1.06-1.15. Longer
+// LayerNorm rows of up to 512 bytes take their statistics in groups (four at a time at
+// first; larger groups below). Four, kernel-ab against one at a time (same bits; old/new
+// time, 3-4 runs): Float 65536x64 1.15-1.20, 32768x128 1.05-1.35, 43696x96 1.03-1.23,
+// 87376x48 1.08-1.10, 131072x32 1.04-1.11, 256x128 (in cache) 1.09-1.21; Double
+// 65536x64 1.01-1.12, 131072x32 1.06-1.15. Longer
 // rows stay one at a time: four at a time made Double 32768x128 and 16384x256 (rows of 1
 // and 2 KiB) 30 % slower and Float 16384x256 5 %, 4096x768 3 %.
 // Rows up to LNK_GROUP_CACHED_BYTES of an input that stays in cache (nothing streamed,
@@ -646,9 +654,25 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
 // 32768x128 754-768 against 756-787; Double 65536x64 1454-1513 against 1528-1614; Double
 // rows of 1 KiB, 64x768 and 128x1024 within noise. Rows of 1-2 KiB in L3 grouped: Float
 // 4096x256 142-144 against 136-138 us, 2048x256 72-73 against 68-69 (three runs).
+// Larger groups, for fewer chains of divisions and square roots per row: rows up to
+// LNK_GROUP_BYTES sixteen at a time (two lnk_statistics8, whose chains overlap), the
+// cached rows up to LNK_GROUP8_BYTES eight at a time. kernel-ab against four at a time
+// (28eebad, 64-byte aligned; eight rows, then sixteen against eight): Float 32768x128
+// 856-901 against 903-939 us, then 837 against 867; 65536x64 1261-1265 against
+// 1421-1451, then 1241 against 1272; 43696x96 1068 against 1150, then 993 against 1061;
+// 131072x32 2279 against 2611, then 2169 against 2292; Double 65536x64 1687-1696 against
+// 1747-1796, then 1650 against 1701; 131072x32 2570 against 2847, then 2379 against 2490.
+// Cached rows eight at a time (two runs): Float 4096x256 146-153 against 157-163 us,
+// 8192x192 261-269 against 280-289, 256x256 8.3-8.6 against 8.9-9.1, 64x512 3.1-3.2
+// against 3.3-3.4; Double within 1-3 % either way; rows of 3 KiB and more no faster
+// (Float 64x768 5.4-5.5 against 5.5, 128x1024 13.4 against 13.3) or slower (Float
+// 32x1536 4.8 against 4.5: eight rows of 6 KiB outgrow L1). Thirty-two rows were no faster
+// than sixteen (Float 32768x128 846 against 854, 131072x32 2143 against 2117), nor were
+// cached rows of 1 KiB sixteen at a time (4096x256 147.0 against 147.5).
 #define LNK_GROUP_BYTES 512
 #define LNK_GROUP_CACHED_BYTES 6144
 #define LNK_GROUP_L3_BYTES 2048
+#define LNK_GROUP8_BYTES 2048
 
 ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t n,
                                     const double *sums, double eps, int centered, const T *w,
@@ -659,7 +683,13 @@ ptrdiff_t LNK_NAME(lnk_finish_rows)(const T *x, T *y, ptrdiff_t rows, ptrdiff_t 
   const int cached =
       !streaming && (next ? in_cache && !also_next && row_bytes <= LNK_GROUP_L3_BYTES
                           : row_bytes <= LNK_GROUP_CACHED_BYTES);
-  if (centered && (row_bytes <= LNK_GROUP_BYTES || cached))
+  if (centered && row_bytes <= LNK_GROUP_BYTES)
+    return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
+                                       streaming, next, also_next, next_bytes, extreme, 16);
+  if (centered && cached && row_bytes <= LNK_GROUP8_BYTES)
+    return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
+                                       streaming, next, also_next, next_bytes, extreme, 8);
+  if (centered && cached)
     return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
                                        streaming, next, also_next, next_bytes, extreme, 4);
   return LNK_NAME(lnk_finish_groups)(x, y, rows, n, sums, eps, centered, w, b, mean, rstd,
@@ -1719,6 +1749,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef LNK_GROUP_BYTES
 #undef LNK_GROUP_CACHED_BYTES
 #undef LNK_GROUP_L3_BYTES
+#undef LNK_GROUP8_BYTES
 #undef LNK_HALF_LEFT
 #undef LNK_TINY_SQUARES
 #undef LNK_NAME

@@ -147,21 +147,22 @@ struct PropertyTests {
 
   @Test("A row's result does not depend on where it sits in the batch", arguments: [3, 4, 8, 12, 100, 768, 17000, 40000])
   func rowPosition(_ features: Int) throws {
-    try rowPosition(Float.self, features, rows: 13)
-    try rowPosition(Double.self, features, rows: 13)
+    try rowPosition(Float.self, features, rows: 37)
+    try rowPosition(Double.self, features, rows: 37)
   }
 
   /// The same in a batch of 0.5-8 MiB, whose next block comes from L3 while one is
-  /// normalized, and whose rows up to 2 KiB take their statistics four at a time.
+  /// normalized, and whose rows up to 2 KiB take their statistics eight at a time.
   @Test("A row's result does not depend on where it sits in a batch larger than L2", arguments: [200, 300, 500])
   func rowPositionLargerThanL2(_ features: Int) throws {
     try rowPosition(Float.self, features, rows: 2001, checked: [0, 1, 2, 3, 4, 9, 1000, 1997, 2000])
     try rowPosition(Double.self, features, rows: 1001, checked: [0, 1, 2, 3, 4, 9, 500, 997, 1000])
   }
 
-  /// Each of the `checked` rows (all by default) of a batch of `rows` (13: full groups of
-  /// the several-rows kernels and a padded last group), normalized alone, gives the bits it
-  /// gets inside the batch; also with an offset row (4) and a NaN row (9) among them.
+  /// Each of the `checked` rows (all by default) of a batch of `rows` (37: full groups of
+  /// the several-rows kernels, up to sixteen rows, and a padded last group), normalized
+  /// alone, gives the bits it gets inside the batch; also with an offset row (4) and a NaN
+  /// row (9) among them.
   func rowPosition<Scalar: BLASScalar>(
     _ type: Scalar.Type, _ features: Int, rows: Int, checked: [Int]? = nil
   ) throws {
