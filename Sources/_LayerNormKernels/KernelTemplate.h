@@ -1593,6 +1593,100 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
 #undef LNK_HAS
 }
 
+// lnk_backward_pipelined for PyTorch's case (every gradient, with a weight), rows in pairs:
+// rows q and q + 1 take their first pass together, loading and storing the weight and bias
+// sums once for both (row q's term added first, as lnk_first_pass_pair does), while rows
+// q - 2 and q - 1 take their second pass in the same loop. Per row the same operations as
+// lnk_backward_pipelined: the same bits (the "64-byte boundaries" backward test compares
+// the two). Needs `rows` even, n a multiple of ZLANES and every row of dx starting on a
+// 64-byte boundary (where the one-row kernel's `head` is 0). Fetches rows q + 2 * ahead and
+// the one after.
+// Float rows of up to LNK_PAIRS_ROW_BYTES take it. kernel-ab against 1937104 (buffers
+// 64-byte aligned): in cache 4096x128 75 against 88 us, 256x128 4.2 against 4.8, 4096x32
+// 27.6 against 41.7, 4096x16 20.8 against 34.4, 2048x48 16.9 against 23.7; streamed
+// 32768x128 732 against 783, 65536x64 874 against 1098. Rows of 1 KiB were mixed (256x256
+// 7.4 against 7.9 us, 2048x256 72.4 against 70.0, 16384x256 693 against 697), longer ones
+// slower (128x512 8.9 against 7.1 us, 64x768 6.2 against 4.9). Double rows lost (this
+// kernel for Double as well, two runs: 32768x128 2072-2087 against 1667-1672 us, 65536x64
+// 2052-2153 against 1666-1677, 4096x128 the same); why is not known. A form that also took
+// rows not on a 64-byte boundary and any n (the one-row kernel's head and tail parts, its
+// loops split around them) lost the gain (32768x128 816 against 783 us, 65536x64 1054
+// against 1073); its main loop reloaded eight pointers from the stack at every vector,
+// which may be why.
+#define LNK_PAIRS_ROW_BYTES 512
+static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_pairs)(
+    const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
+    const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
+    const int streaming) {
+  ZVEC va0 = ZSETZERO(), vb0 = ZSETZERO(), va1 = ZSETZERO(), vb1 = ZSETZERO();
+  for (ptrdiff_t q = 0; q <= rows; q += 2) {
+    const int first = q < rows, second = q > 0;
+    // Rows a and b (q, q + 1) take their first pass, c and d (q - 2, q - 1) their second.
+    const T *xa = first ? x + q * n : x, *dya = first ? dy + q * n : dy;
+    const T *xb = xa + (first ? n : 0), *dyb = dya + (first ? n : 0);
+    const T *xc = second ? x + (q - 2) * n : x, *dyc = second ? dy + (q - 2) * n : dy;
+    const T *xd = xc + (second ? n : 0), *dyd = dyc + (second ? n : 0);
+    T *dxc = second ? dx + (q - 2) * n : dx, *dxd = dxc + (second ? n : 0);
+    const ZVEC sha = ZSET1(first ? shift[q] : 0), cea = ZSET1(first ? center[q] : 0),
+               ra = ZSET1(first ? rstd[q] : 0);
+    const ZVEC shb = ZSET1(first ? shift[q + 1] : 0), ceb = ZSET1(first ? center[q + 1] : 0),
+               rb = ZSET1(first ? rstd[q + 1] : 0);
+    const ZVEC shc = ZSET1(second ? shift[q - 2] : 0), cec = ZSET1(second ? center[q - 2] : 0),
+               rc = ZSET1(second ? rstd[q - 2] : 0);
+    const ZVEC shd = ZSET1(second ? shift[q - 1] : 0), ced = ZSET1(second ? center[q - 1] : 0),
+               rd = ZSET1(second ? rstd[q - 1] : 0);
+    const int fetch = ahead > 0 && q + 2 * ahead + 1 < rows;
+    const T *next_x = fetch ? x + (q + 2 * ahead) * n : x,
+            *next_dy = fetch ? dy + (q + 2 * ahead) * n : dy;
+    ZVEC zaa = ZSETZERO(), zba = ZSETZERO(), zab = ZSETZERO(), zbb = ZSETZERO();
+#define LNK_Q_SECOND(X, DY, DX, SH, CE, R, VA, VB)                                 \
+  do {                                                                             \
+    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(X + j), SH), CE), R);                     \
+    const ZVEC g = ZMUL(ZLOAD(DY + j), wv);                                        \
+    const ZVEC v = ZMUL(R, ZSUB(ZSUB(g, VA), ZMUL(xh, VB)));                       \
+    if (streaming) ZSTREAM(DX + j, v);                                             \
+    else ZSTORE(DX + j, v);                                                        \
+  } while (0)
+    for (ptrdiff_t j = 0; j < n; j += ZLANES) {
+      const ZVEC wv = ZLOAD(w + j);
+      if (first) {
+        if (fetch) {
+          _mm_prefetch((const char *)(next_dy + j), _MM_HINT_T0);
+          _mm_prefetch((const char *)(next_x + j), _MM_HINT_T0);
+          _mm_prefetch((const char *)(next_dy + n + j), _MM_HINT_T0);
+          _mm_prefetch((const char *)(next_x + n + j), _MM_HINT_T0);
+        }
+        const ZVEC xha = ZMUL(ZSUB(ZSUB(ZLOAD(xa + j), sha), cea), ra);
+        const ZVEC xhb = ZMUL(ZSUB(ZSUB(ZLOAD(xb + j), shb), ceb), rb);
+        const ZVEC da = ZLOAD(dya + j), dbv = ZLOAD(dyb + j);
+        const ZVEC ga = ZMUL(da, wv), gb = ZMUL(dbv, wv);
+        zaa = ZADD(zaa, ga);
+        zba = ZFMA(ga, xha, zba);
+        zab = ZADD(zab, gb);
+        zbb = ZFMA(gb, xhb, zbb);
+        ZSTORE(dw + j, ZFMA(dbv, xhb, ZFMA(da, xha, ZLOAD(dw + j))));
+        ZSTORE(db + j, ZADD(ZADD(ZLOAD(db + j), da), dbv));
+      }
+      if (second) {
+        LNK_Q_SECOND(xc, dyc, dxc, shc, cec, rc, va0, vb0);
+        LNK_Q_SECOND(xd, dyd, dxd, shd, ced, rd, va1, vb1);
+      }
+    }
+#undef LNK_Q_SECOND
+    if (!first) break;
+    // The rows' sums (no elements after the whole vectors), row a's then row b's.
+    double a, bsum;
+    LNK_NAME(lnk_first_pass_tail)(dya, xa, n, n, shift[q], center[q], rstd[q], w, dw, db,
+                                  zaa, zba, 0, &a, &bsum);
+    va0 = ZSET1(centered ? (T)(a / (double)n) : 0);
+    vb0 = ZSET1((T)(bsum / (double)n));
+    LNK_NAME(lnk_first_pass_tail)(dyb, xb, n, n, shift[q + 1], center[q + 1], rstd[q + 1], w,
+                                  dw, db, zab, zbb, 0, &a, &bsum);
+    va1 = ZSET1(centered ? (T)(a / (double)n) : 0);
+    vb1 = ZSET1((T)(bsum / (double)n));
+  }
+}
+
 // lnk_backward_pipelined over a block: PyTorch's case (every gradient, with a weight) in its
 // own copy, as elsewhere.
 static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_pipelined)(
@@ -1602,6 +1696,25 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_pipelined)(
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const ptrdiff_t ahead =
       streaming ? (LNK_PIPELINED_FETCH_BYTES + row_bytes - 1) / row_bytes : 0;
+  // Float rows of whole lines up to LNK_PAIRS_ROW_BYTES on 64-byte boundaries in pairs (see
+  // lnk_backward_pairs), an odd last row alone; not where the second pass runs down the
+  // row (`streaming` 2).
+  if (sizeof(T) == 4 && w && dw && db && dx && streaming != 2 && rows >= 2 &&
+      n % ZLANES == 0 && row_bytes % 64 == 0 && row_bytes <= LNK_PAIRS_ROW_BYTES &&
+      ((size_t)dx & 63) == 0) {
+    const ptrdiff_t even = rows - rows % 2;
+    if (streaming)
+      LNK_NAME(lnk_backward_pairs)(dy, x, dx, even, n, shift, center, rstd, centered, w, dw, db,
+                                   (ahead + 1) / 2, 1);
+    else
+      LNK_NAME(lnk_backward_pairs)(dy, x, dx, even, n, shift, center, rstd, centered, w, dw, db,
+                                   0, 0);
+    if (even < rows)
+      LNK_NAME(lnk_backward_pipelined)(dy + even * n, x + even * n, dx + even * n, 1, n,
+                                       shift + even, center + even, rstd + even, centered, w,
+                                       dw, db, 0, 1, streaming);
+    return;
+  }
   if (w && dw && db && dx) {
     if (streaming == 2)
       LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
@@ -1777,6 +1890,7 @@ void LNK_NAME(lnk_add_blocks)(const T *partials, ptrdiff_t blocks, ptrdiff_t str
 #undef ZSTREAM_PIECE
 #undef LNK_PIPELINED_ROW_BYTES
 #undef LNK_PIPELINED_STREAM_MIN_BYTES
+#undef LNK_PAIRS_ROW_BYTES
 #undef LNK_PIPELINED_STREAM_MAX_BYTES
 #undef LNK_PIPELINED_FETCH_BYTES
 #undef ZMASKLOAD

@@ -237,6 +237,53 @@ struct BackwardPropertyTests {
   /// give the allocating call's bits. Rows of 8, of 33 (a masked tail), of 768, long rows
   /// (13x30000) and a streamed input gradient of 8.4 MiB (9000x244 Float) whose rows are
   /// taken two in flight.
+  @Test(
+    "Float rows on 64-byte boundaries give the bits of the same rows 16 bytes into a line",
+    arguments: [[4096, 128], [20001, 128], [3001, 64], [40001, 64], [5001, 16], [2001, 48]])
+  func alignedRows(_ shape: [Int]) throws {
+    // Rows of whole lines up to 512 bytes whose input gradient starts on a 64-byte boundary
+    // take their first pass two rows at a time (lnk_backward_pairs), 16 bytes into a line
+    // one row at a time. Odd row counts end with a row alone; 20001 x 128 and 40001 x 64
+    // are streamed.
+    let (rows, features) = (shape[0], shape[1])
+    let count = rows * features
+    let arrayBytes = (count * 4 + 4095) / 4096 * 4096 + 4096
+    let memory = UnsafeMutableRawPointer.allocate(byteCount: 3 * arrayBytes, alignment: 4096)
+    defer { memory.deallocate() }
+    func array(_ k: Int, extra: Int) -> UnsafeMutableBufferPointer<Float> {
+      UnsafeMutableBufferPointer(
+        start: (memory + k * arrayBytes + extra).assumingMemoryBound(to: Float.self), count: count)
+    }
+    var generator = SeededGenerator(seed: 9)
+    let xValues = generator.values(count, as: Float.self, scale: 2, offset: 1).converted(to: Float.self)
+    let dyValues = generator.values(count, as: Float.self).converted(to: Float.self)
+    var norm = try LayerNorm<Float>(normalizedShape: [features])
+    norm.weight = generator.values(features, as: Float.self, scale: 0.5, offset: 1).converted(to: Float.self)
+    norm.bias = generator.values(features, as: Float.self, scale: 0.5).converted(to: Float.self)
+    for threads in [1, 2] {
+      norm.maximumThreadCount = threads
+      var results: [(dx: [Float], dw: [Float], db: [Float])] = []
+      for extra in [0, 16] {
+        let x = array(0, extra: extra), dy = array(1, extra: extra), dx = array(2, extra: extra)
+        _ = x.initialize(from: xValues)
+        _ = dy.initialize(from: dyValues)
+        var dw = [Float](repeating: .nan, count: features), db = dw
+        try dw.withUnsafeMutableBufferPointer { dw in
+          try db.withUnsafeMutableBufferPointer { db in
+            try norm.backward(
+              outputGradient: UnsafeBufferPointer(dy), input: UnsafeBufferPointer(x), shape: shape,
+              mean: nil, rstd: nil, inputGradient: dx, weightGradient: dw, biasGradient: db)
+          }
+        }
+        results.append((Array(dx), dw, db))
+      }
+      let (dx, dw, db) = (
+        sameBits(results[0].dx, results[1].dx), sameBits(results[0].dw, results[1].dw),
+        sameBits(results[0].db, results[1].db))
+      #expect(dx && dw && db, "\(shape), \(threads) threads: dx \(dx), dw \(dw), db \(db)")
+    }
+  }
+
   @Test("The allocating backward writes what the zero-copy one writes into NaN", arguments: [[5000, 8], [2000, 33], [300, 768], [13, 30000], [9000, 244]])
   func allocatingBackward(_ shape: [Int]) throws {
     try allocatingBackward(Float.self, shape)
