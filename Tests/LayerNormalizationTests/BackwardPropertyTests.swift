@@ -232,19 +232,14 @@ struct BackwardPropertyTests {
     }
   }
 
-  /// The allocating backward takes its input gradient uninitialized, so the kernels must
-  /// write every element: the zero-copy call into buffers full of NaN must leave none, and
-  /// give the allocating call's bits. Rows of 8, of 33 (a masked tail), of 768, long rows
-  /// (13x30000) and a streamed input gradient of 8.4 MiB (9000x244 Float) whose rows are
-  /// taken two in flight.
+  /// Rows of whole lines up to 512 bytes whose input gradient starts on a 64-byte boundary
+  /// take their first pass two rows at a time (lnk_backward_pairs), 16 bytes into a line
+  /// one row at a time. Odd row counts end with a row alone; 20001 x 128 and 40001 x 64 are
+  /// streamed.
   @Test(
     "Float rows on 64-byte boundaries give the bits of the same rows 16 bytes into a line",
     arguments: [[4096, 128], [20001, 128], [3001, 64], [40001, 64], [5001, 16], [2001, 48]])
   func alignedRows(_ shape: [Int]) throws {
-    // Rows of whole lines up to 512 bytes whose input gradient starts on a 64-byte boundary
-    // take their first pass two rows at a time (lnk_backward_pairs), 16 bytes into a line
-    // one row at a time. Odd row counts end with a row alone; 20001 x 128 and 40001 x 64
-    // are streamed.
     let (rows, features) = (shape[0], shape[1])
     let count = rows * features
     let arrayBytes = (count * 4 + 4095) / 4096 * 4096 + 4096
@@ -284,6 +279,11 @@ struct BackwardPropertyTests {
     }
   }
 
+  /// The allocating backward takes its input gradient uninitialized, so the kernels must
+  /// write every element: the zero-copy call into buffers full of NaN must leave none, and
+  /// give the allocating call's bits. Rows of 8, of 33 (a masked tail), of 768, long rows
+  /// (13x30000) and a streamed input gradient of 8.4 MiB (9000x244 Float) whose rows are
+  /// taken two in flight.
   @Test("The allocating backward writes what the zero-copy one writes into NaN", arguments: [[5000, 8], [2000, 33], [300, 768], [13, 30000], [9000, 244]])
   func allocatingBackward(_ shape: [Int]) throws {
     try allocatingBackward(Float.self, shape)
