@@ -963,6 +963,7 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
     const T *w, T *dw, T *db, int streaming, const T *next_dy, const T *next_x,
     const int split, const int fresh) {
+  const int l2 = lnk_fetch_into_l2();
   // With `split`, pass 1 at element i fetches the next row's line at i / 2, pass 2 the one
   // at half + i / 2: a line of each per 128 bytes of the row.
   const ptrdiff_t half = (n / 2) & ~(ptrdiff_t)(64 / sizeof(T) - 1);
@@ -975,8 +976,8 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
     ptrdiff_t i = start;
     for (; i + 2 * LANES <= end; i += 2 * LANES) {
       if (split && next_dy && (((i >> 1) * (ptrdiff_t)sizeof(T)) & 63) == 0) {
-        _mm_prefetch((const char *)(next_dy + (i >> 1)), _MM_HINT_T0);
-        _mm_prefetch((const char *)(next_x + (i >> 1)), _MM_HINT_T0);
+        LNK_FETCH(next_dy + (i >> 1), l2);
+        LNK_FETCH(next_x + (i >> 1), l2);
       }
       const VEC xh0 = VMUL(VSUB(VSUB(VLOAD(x + i), sh), ce), r);
       const VEC xh1 = VMUL(VSUB(VSUB(VLOAD(x + i + LANES), sh), ce), r);
@@ -1009,12 +1010,12 @@ static inline __attribute__((always_inline)) LNK_TARGET void LNK_NAME(lnk_backwa
   if (!next_dy) {                                                               \
   } else if (split) {                                                           \
     if (((((i) >> 1) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                      \
-      _mm_prefetch((const char *)(next_dy + half + ((i) >> 1)), _MM_HINT_T0);   \
-      _mm_prefetch((const char *)(next_x + half + ((i) >> 1)), _MM_HINT_T0);    \
+      LNK_FETCH(next_dy + half + ((i) >> 1), l2);                               \
+      LNK_FETCH(next_x + half + ((i) >> 1), l2);                                \
     }                                                                           \
   } else if ((((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                        \
-    _mm_prefetch((const char *)(next_dy + (i)), _MM_HINT_T0);                   \
-    _mm_prefetch((const char *)(next_x + (i)), _MM_HINT_T0);                    \
+    LNK_FETCH(next_dy + (i), l2);                                               \
+    LNK_FETCH(next_x + (i), l2);                                                \
   }
 #define LNK_DX(out, index)                                                      \
   do {                                                                          \
@@ -1270,6 +1271,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const T *dy, const T *x, T *dx, ptrdiff_t n, T shift, T center, T rstd, int centered,
     const T *w, T *dw, T *db, const T *next_dy, const T *next_x, const int fresh,
     const double *given) {
+  const int l2 = lnk_fetch_into_l2();
   const ZVEC zsh = ZSET1(shift), zce = ZSET1(center), zr = ZSET1(rstd);
   double a = given ? given[0] : 0, bsum = given ? given[1] : 0;
   if (!given) for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -1300,8 +1302,8 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
   // kernel fetches.
   for (; i + ZLANES <= n; i += ZLANES) {
     if (next_dy) {
-      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
-      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+      LNK_FETCH(next_dy + i, l2);
+      LNK_FETCH(next_x + i, l2);
     }
     const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(x + i), zsh), zce), zr);
     const ZVEC d = ZLOAD(dy + i);
@@ -1310,8 +1312,8 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
   }
   if (i < n) {
     if (next_dy) {
-      _mm_prefetch((const char *)(next_dy + i), _MM_HINT_T0);
-      _mm_prefetch((const char *)(next_x + i), _MM_HINT_T0);
+      LNK_FETCH(next_dy + i, l2);
+      LNK_FETCH(next_x + i, l2);
     }
     const ZMASK m = (ZMASK)((1u << (n - i)) - 1);
     const ZVEC xh = ZMUL(ZSUB(ZSUB(ZMASKLOAD(x + i, m), zsh), zce), zr);
@@ -1462,6 +1464,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
     const int all, const int streaming) {
+  const int l2 = lnk_fetch_into_l2();
   // With `all` (a constant), every pointer is known to be there: loops without the tests.
 #define LNK_HAS(p) (all || (p) != NULL)
   const ptrdiff_t piece = 16 / (ptrdiff_t)sizeof(T);
@@ -1494,8 +1497,8 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     ZVEC za = ZSETZERO(), zb = ZSETZERO();
 #define LNK_P_FETCH(j)                                              \
   do {                                                              \
-    _mm_prefetch((const char *)(next_dy + (j)), _MM_HINT_T0);       \
-    _mm_prefetch((const char *)(next_x + (j)), _MM_HINT_T0);        \
+    LNK_FETCH(next_dy + (j), l2);                                   \
+    LNK_FETCH(next_x + (j), l2);                                    \
   } while (0)
 #define LNK_P_FIRST(j)                                                             \
   do {                                                                             \
@@ -1618,6 +1621,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
     const int streaming) {
+  const int l2 = lnk_fetch_into_l2();
   ZVEC va0 = ZSETZERO(), vb0 = ZSETZERO(), va1 = ZSETZERO(), vb1 = ZSETZERO();
   for (ptrdiff_t q = 0; q <= rows; q += 2) {
     const int first = q < rows, second = q > 0;
@@ -1651,10 +1655,10 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
       const ZVEC wv = ZLOAD(w + j);
       if (first) {
         if (fetch) {
-          _mm_prefetch((const char *)(next_dy + j), _MM_HINT_T0);
-          _mm_prefetch((const char *)(next_x + j), _MM_HINT_T0);
-          _mm_prefetch((const char *)(next_dy + n + j), _MM_HINT_T0);
-          _mm_prefetch((const char *)(next_x + n + j), _MM_HINT_T0);
+          LNK_FETCH(next_dy + j, l2);
+          LNK_FETCH(next_x + j, l2);
+          LNK_FETCH(next_dy + n + j, l2);
+          LNK_FETCH(next_x + n + j, l2);
         }
         const ZVEC xha = ZMUL(ZSUB(ZSUB(ZLOAD(xa + j), sha), cea), ra);
         const ZVEC xhb = ZMUL(ZSUB(ZSUB(ZLOAD(xb + j), shb), ceb), rb);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int lnk_has_avx2_fma(void) {
   static int cached = -1;
@@ -45,6 +46,38 @@ int lnk_select_avx512(int enabled) {
 }
 
 void lnk_store_fence(void) { _mm_sfence(); }
+
+// 1 when the backward fetches the rows it reads next into L2 only (prefetcht1), 0 when
+// into L1 as well (prefetcht0): L2 where the L1 data cache is under 48 KiB.
+// LAYERNORMALIZATION_FETCH=L1 or L2 overrides it (for measuring one against the other;
+// the hint never changes a result). Why: on a Zen 4 EPYC (32 KiB L1) the rows fetched
+// into L1 pushed out the rows and partial sums the backward was still computing from;
+// Scripts/probe.sh kernel-ab 6e7a81a, buffers on 64-byte lines, L2 against L1: Float
+// 32768x128 2120 against 3067 us, 4096x768 1580 against 2774, 8192x1024 3110 against
+// 5016, 512x16384 5549 against 6541; Double 32768x128 3645 against 5180, 512x16384 12726
+// against 13914. The Zen 5 machine (48 KiB L1) that chose the fetch distances measured
+// them with prefetcht0, and prefetcht1 there on rows of 128 KiB was 8 % slower.
+static int lnk_fetch_l2_state = -1;
+static inline int lnk_fetch_into_l2(void) {
+  int state = __atomic_load_n(&lnk_fetch_l2_state, __ATOMIC_RELAXED);
+  if (state < 0) {
+    const char *choice = getenv("LAYERNORMALIZATION_FETCH");
+    if (choice && (strcmp(choice, "L1") == 0 || strcmp(choice, "L2") == 0)) {
+      state = choice[1] == '2';
+    } else {
+      const long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+      state = l1 > 0 && l1 < 48 * 1024;
+    }
+    __atomic_store_n(&lnk_fetch_l2_state, state, __ATOMIC_RELAXED);
+  }
+  return state;
+}
+// A fetch of the line at `p`, into L2 only where `l2`.
+#define LNK_FETCH(p, l2)                                          \
+  do {                                                            \
+    if (l2) _mm_prefetch((const char *)(p), _MM_HINT_T1);         \
+    else _mm_prefetch((const char *)(p), _MM_HINT_T0);            \
+  } while (0)
 
 // Non-temporal stores: one 32-byte store where `p` is 32-byte aligned, else two 16-byte
 // halves (they need only 16-byte alignment, which Swift arrays have, and the write-
