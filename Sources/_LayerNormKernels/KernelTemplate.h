@@ -28,7 +28,7 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
         _mm_prefetch(line, _MM_HINT_T1);                                               \
         _mm_prefetch(line + also, _MM_HINT_T1);                                        \
       } else {                                                                         \
-        _mm_prefetch(line, _MM_HINT_T0);                                               \
+        LNK_FETCH(line, l2);                                                           \
       }                                                                                \
     }                                                                                  \
   } while (0)
@@ -109,6 +109,7 @@ static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
 static LNK_TARGET void LNK_NAME(lnk_moments_avx2)(const T *x, T shift, ptrdiff_t n,
                                                   double *sum_out, double *squares_out,
                                                   const char *ahead, ptrdiff_t also) {
+  const int l2 = lnk_fetch_into_l2();
   const VEC s = VSET1(shift);
   double sum = 0, squares = 0;
   for (ptrdiff_t start = 0; start < n; start += LNK_FLUSH) {
@@ -155,6 +156,7 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
                                                         const T shift[4], double sum[4],
                                                         double squares[4],
                                                         const char *rows_ahead, ptrdiff_t also) {
+  const int l2 = lnk_fetch_into_l2();
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   ZVEC s[4];
   for (int k = 0; k < 4; k++) {
@@ -290,6 +292,7 @@ static LNK_TARGET512 void LNK_NAME(lnk_normalize_avx512)(const T *x, T *y, ptrdi
                                                          T shift, T center, T rstd,
                                                          const T *w, const T *b, int streaming,
                                                          const char *ahead, ptrdiff_t also) {
+  const int l2 = lnk_fetch_into_l2();
   const ZVEC sh = ZSET1(shift), ce = ZSET1(center), r = ZSET1(rstd);
   const ptrdiff_t piece = 16 / (ptrdiff_t)sizeof(T);
   ptrdiff_t i = 0;
@@ -363,6 +366,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, streaming, ahead, also);
     return;
   }
+  const int l2 = lnk_fetch_into_l2();
   const VEC sh = VSET1(shift), ce = VSET1(center), r = VSET1(rstd);
   ptrdiff_t i = 0;
   if (streaming) {
@@ -534,6 +538,7 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     const T *w, const T *b, T *mean, T *rstd, int streaming, const void *next,
     const void *also_next, ptrdiff_t next_bytes, ptrdiff_t *extreme, const ptrdiff_t group_rows) {
   const double count = (double)n;
+  const int l2 = lnk_fetch_into_l2();
   ptrdiff_t extremes = 0;
   // Rows of 256 bytes or more fetch their share of the next block (a row) along their two
   // passes, half in each, rather than asking for it all at once (kernel-ab against the
@@ -574,8 +579,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
         // of this block are computed from cache.
         const ptrdiff_t to = fetched + share < next_bytes ? fetched + share : next_bytes;
         for (; fetched < to; fetched += 64) {
-          _mm_prefetch((const char *)next + fetched, _MM_HINT_T0);
-          if (also_next) _mm_prefetch((const char *)also_next + fetched, _MM_HINT_T0);
+          LNK_FETCH((const char *)next + fetched, l2);
+          if (also_next) LNK_FETCH((const char *)also_next + fetched, l2);
         }
       }
       if (centered) {

@@ -47,16 +47,21 @@ int lnk_select_avx512(int enabled) {
 
 void lnk_store_fence(void) { _mm_sfence(); }
 
-// 1 when the backward fetches the rows it reads next into L2 only (prefetcht1), 0 when
-// into L1 as well (prefetcht0): L2 where the L1 data cache is under 48 KiB.
-// LAYERNORMALIZATION_FETCH=L1 or L2 overrides it (for measuring one against the other;
-// the hint never changes a result). Why: on a Zen 4 EPYC (32 KiB L1) the rows fetched
-// into L1 pushed out the rows and partial sums the backward was still computing from;
-// Scripts/probe.sh kernel-ab 6e7a81a, buffers on 64-byte lines, L2 against L1: Float
-// 32768x128 2120 against 3067 us, 4096x768 1580 against 2774, 8192x1024 3110 against
-// 5016, 512x16384 5549 against 6541; Double 32768x128 3645 against 5180, 512x16384 12726
-// against 13914. The Zen 5 machine (48 KiB L1) that chose the fetch distances measured
-// them with prefetcht0, and prefetcht1 there on rows of 128 KiB was 8 % slower.
+// 1 when the forward and the backward fetch the rows they read next into L2 only
+// (prefetcht1), 0 when into L1 as well (prefetcht0): L2 where the L1 data cache is under
+// 48 KiB. LAYERNORMALIZATION_FETCH=L1 or L2 overrides it (for measuring one against the
+// other; the hint never changes a result). Why: on a Zen 4 EPYC (32 KiB L1) the rows
+// fetched into L1 pushed out the rows and partial sums still being computed from.
+// Scripts/probe.sh kernel-ab, buffers on 64-byte lines, L2 against L1:
+// - backward (against 6e7a81a): Float 32768x128 2243 against 3128 us, 4096x768 1170
+//   against 1537, 8192x1024 3101 against 5337, 512x16384 5717 against 7005; Double
+//   32768x128 3827 against 5494, 512x16384 13536 against 15027;
+// - forward (against 99700e1): Float 32768x128 1600 against 2624 us, 8192x1024 2162
+//   against 3502, 2048x4096 2347 against 3157; Double 65536x64 3670 against 5397,
+//   8192x1024 4498 against 6869; Float 16384x256 and 4096x768 and rows in cache the same.
+// With L1 forced, both stay within 1-3 % of those commits. The Zen 5 machine (48 KiB L1)
+// that chose the fetch distances measured them with prefetcht0, and prefetcht1 there on
+// the backward's rows of 128 KiB was 8 % slower, so it keeps prefetcht0.
 static int lnk_fetch_l2_state = -1;
 static inline int lnk_fetch_into_l2(void) {
   int state = __atomic_load_n(&lnk_fetch_l2_state, __ATOMIC_RELAXED);
