@@ -465,11 +465,12 @@ LNK_TARGET void LNK_NAME(lnk_normalize_pair)(const T *x0, T *y0, T shift0, T cen
 
 static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrdiff_t n,
                                               T *copy, ptrdiff_t ahead) {
+  const int l2 = lnk_fetch_into_l2();
   ptrdiff_t i = 0;
 #define LNK_ADD_FETCH(i)                                                        \
   if (ahead && (((i) * (ptrdiff_t)sizeof(T)) & 63) == 0) {                      \
-    _mm_prefetch((const char *)(a + (i) + ahead), _MM_HINT_T0);                 \
-    _mm_prefetch((const char *)(b + (i) + ahead), _MM_HINT_T0);                 \
+    LNK_FETCH(a + (i) + ahead, l2);                                             \
+    LNK_FETCH(b + (i) + ahead, l2);                                             \
   }
   if (copy && i + 4 * LANES <= n &&
       (LNK_NAME(lnk_near_after)(copy, a) || LNK_NAME(lnk_near_after)(copy, b))) {

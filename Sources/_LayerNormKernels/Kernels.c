@@ -47,9 +47,9 @@ int lnk_select_avx512(int enabled) {
 
 void lnk_store_fence(void) { _mm_sfence(); }
 
-// 1 when the forward and the backward fetch the rows they read next into L2 only
-// (prefetcht1), 0 when into L1 as well (prefetcht0): L2 where the L1 data cache is under
-// 48 KiB. LAYERNORMALIZATION_FETCH=L1 or L2 overrides it (for measuring one against the
+// 1 when the forward, the fused add and the backward fetch the rows they read next into
+// L2 only (prefetcht1), 0 when into L1 as well (prefetcht0): L2 where the L1 data cache is
+// under 48 KiB. LAYERNORMALIZATION_FETCH=L1 or L2 overrides it (for measuring one against the
 // other; the hint never changes a result). Why: on a Zen 4 EPYC (32 KiB L1) the rows
 // fetched into L1 pushed out the rows and partial sums still being computed from.
 // Scripts/probe.sh kernel-ab, buffers on 64-byte lines, L2 against L1:
@@ -58,8 +58,11 @@ void lnk_store_fence(void) { _mm_sfence(); }
 //   32768x128 3827 against 5494, 512x16384 13536 against 15027;
 // - forward (against 99700e1): Float 32768x128 1600 against 2624 us, 8192x1024 2162
 //   against 3502, 2048x4096 2347 against 3157; Double 65536x64 3670 against 5397,
-//   8192x1024 4498 against 6869; Float 16384x256 and 4096x768 and rows in cache the same.
-// With L1 forced, both stay within 1-3 % of those commits. The Zen 5 machine (48 KiB L1)
+//   8192x1024 4498 against 6869; Float 16384x256 and 4096x768 and rows in cache the same;
+// - the fused add's fetch of its next inputs (benchmark, one binary, that fetch alone
+//   switched by a throwaway variable, three alternating pairs): Double 512x16384 11.4-11.6
+//   against 12.2-13.1 ms, Float 6.2-6.4 against 6.3-6.6; other shapes within noise.
+// With L1 forced, the forward and backward stay within 1-3 % of those commits. The Zen 5 machine (48 KiB L1)
 // that chose the fetch distances measured them with prefetcht0, and prefetcht1 there on
 // the backward's rows of 128 KiB was 8 % slower, so it keeps prefetcht0.
 static int lnk_fetch_l2_state = -1;
