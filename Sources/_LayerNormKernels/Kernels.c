@@ -64,7 +64,8 @@ void lnk_store_fence(void) { _mm_sfence(); }
 //   against 12.2-13.1 ms, Float 6.2-6.4 against 6.3-6.6; other shapes within noise.
 // With L1 forced, the forward and backward stay within 1-3 % of those commits. The Zen 5 machine (48 KiB L1)
 // that chose the fetch distances measured them with prefetcht0, and prefetcht1 there on
-// the backward's rows of 128 KiB was 8 % slower, so it keeps prefetcht0.
+// the backward's rows of 128 KiB was 8 % slower, so it keeps prefetcht0. The AVX2-only
+// machine before it (32 KiB L1) never tried prefetcht1; the rule sends it to L2 untried.
 static int lnk_fetch_l2_state = -1;
 static inline int lnk_fetch_into_l2(void) {
   int state = __atomic_load_n(&lnk_fetch_l2_state, __ATOMIC_RELAXED);
