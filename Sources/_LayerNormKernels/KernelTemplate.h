@@ -19,7 +19,8 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 // successor streams in while the row is computed from cache. With `also` (a byte offset,
 // not 0) the same line of a second region `ahead + also` too, both into L2 only: the fused
 // add's next input and residual, which into L1 would push out the block being normalized
-// (see lnk_finish_rows).
+// (see lnk_finish_rows). One region goes where lnk_fetch_into_l2 says (`l2`, which each
+// loop using this reads first).
 #define LNK_AHEAD(i)                                                                   \
   do {                                                                                 \
     if (ahead) {                                                                       \
