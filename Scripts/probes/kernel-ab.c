@@ -133,6 +133,9 @@ FORWARD(double, f64)
           forward_##SUFFIX(v, x, y[0], rows, n, w, b, mean[0], rstd[0], streaming);            \
         times[v][r] = (now_us() - start) / calls;                                             \
       }                                                                                       \
+    /* The timed calls wrote y[0]: cleared, so that a build that writes nothing fails. */    \
+    memset(y[0], 0xff, bytes), memset(mean[0], 0xff, rows * sizeof(T));                       \
+    memset(rstd[0], 0xff, rows * sizeof(T));                                                  \
     for (int v = 0; v < 2; v++)                                                               \
       forward_##SUFFIX(v, x, y[v], rows, n, w, b, mean[v], rstd[v], streaming);               \
     report(NAME, rows, n, times,                                                              \
@@ -176,6 +179,9 @@ BACKWARD_BLOCKS(double, f64)
                                    dw[0], db[0], 0, streaming, v == 1 && OLD_ADDS_INTO);       \
         times[v][r] = (now_us() - start) / calls;                                              \
       }                                                                                        \
+    /* The timed calls wrote dx[0]: cleared, so that a build that writes nothing fails. */    \
+    memset(dx[0], 0xff, bytes), memset(dw[0], 0xff, n * sizeof(T));                            \
+    memset(db[0], 0xff, n * sizeof(T));                                                        \
     for (int v = 0; v < 2; v++)                                                                \
       backward_blocks_##SUFFIX(kernels[v], dy, x, dx[v], rows, n, shift, center, rstd, w,      \
                                dw[v], db[v], 0, streaming, v == 1 && OLD_ADDS_INTO);           \
