@@ -1,9 +1,10 @@
 // The package's forward over blocks of rows, for the probes that time it (kernel-ab,
 // forward-vs-torch): as forwardRows in Sources/LayerNormalization/Kernels/ForwardKernel.swift
 // drives it for rows of 32 elements to 128 KiB, a BLAS sum per row over a block of 8192
-// elements, then lnk_finish_rows over the block, fetching the next block when the input
-// outgrows L2 (512 KiB). Long rows, short rows, the careful path and threads are the
-// callers' (or left out).
+// elements (none for rows up to KERNEL_SUM_BYTES, whose sums the kernel takes), then
+// lnk_finish_rows over the block, fetching the next block when the input outgrows L2
+// (512 KiB). Long rows, short rows, the careful path and threads are the callers' (or
+// left out).
 #ifndef FORWARD_SCHEME_H
 #define FORWARD_SCHEME_H
 
@@ -24,10 +25,10 @@
 
 // Defines `static long NAME(x, y, rows, n, w, b, mean, rstd, streaming)`, returning the
 // count of rows left for the careful path. SUM(n, row, 1) is the BLAS sum (cblas_ssum or
-// cblas_dsum); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, in_cache, next,
+// cblas_dsum), skipped (sums NULL) for rows of up to KERNEL_SUM_BYTES; FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, in_cache, next,
 // next_bytes, extreme) calls a build of lnk_finish_rows (eps 1e-5, centered, no second
 // region); in_cache is set for an input under 8 MiB, as the package sets it.
-#define FORWARD_BLOCKS(NAME, T, SUM, FINISH)                                                  \
+#define FORWARD_BLOCKS(NAME, T, SUM, KERNEL_SUM_BYTES, FINISH)                                \
   static long NAME(const T *x, T *y, long rows, long n, const T *w, const T *b, T *mean,    \
                    T *rstd, int streaming) {                                                  \
     long block = 8192 / n;                                                                    \
@@ -39,10 +40,12 @@
     long extremes = 0;                                                                        \
     for (long start = 0; start < rows; start += block) {                                      \
       const long count = rows - start < block ? rows - start : block;                         \
-      for (long r = 0; r < count; r++) sums[r] = SUM(n, x + (start + r) * n, 1);               \
+      const int in_kernel = n * (long)sizeof(T) <= (KERNEL_SUM_BYTES);                        \
+      for (long r = 0; r < count && !in_kernel; r++) sums[r] = SUM(n, x + (start + r) * n, 1); \
       const long next = start + count, next_count = rows - next < block ? rows - next : block; \
       const int ahead = fetch && next_count > 0;                                              \
-      extremes += FINISH(x + start * n, y + start * n, count, n, sums, w, b, mean + start,    \
+      extremes += FINISH(x + start * n, y + start * n, count, n, in_kernel ? NULL : sums, w,  \
+                         b, mean + start,                                                     \
                          rstd + start, streaming, in_cache, ahead ? x + next * n : NULL,      \
                          ahead ? next_count * n * (long)sizeof(T) : 0, extreme);              \
     }                                                                                         \

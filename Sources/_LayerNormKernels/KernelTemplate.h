@@ -532,6 +532,35 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
   return isfinite(sum) && isfinite(squares) && squares >= LNK_TINY_SQUARES * (double)n;
 }
 
+// The sum behind a short LayerNorm row's shift (see LNK_KERNEL_SUM_ROW_BYTES): four
+// accumulators of 256-bit vectors in T (whatever the CPU's widest vectors, so that both
+// widths give the same bits), added in Double with the last elements.
+static inline __attribute__((always_inline)) LNK_TARGET double LNK_NAME(lnk_row_sum_inline)(
+    const T *x, ptrdiff_t n) {
+  VEC a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
+  ptrdiff_t i = 0;
+  for (; i + 4 * LANES <= n; i += 4 * LANES) {
+    a0 = VADD(a0, VLOAD(x + i));
+    a1 = VADD(a1, VLOAD(x + i + LANES));
+    a2 = VADD(a2, VLOAD(x + i + 2 * LANES));
+    a3 = VADD(a3, VLOAD(x + i + 3 * LANES));
+  }
+  for (; i + LANES <= n; i += LANES) a0 = VADD(a0, VLOAD(x + i));
+  double s = LNK_NAME(lnk_hsum)(VADD(VADD(a0, a1), VADD(a2, a3)));
+  for (; i < n; i++) s += (double)x[i];
+  return s;
+}
+
+LNK_TARGET double LNK_NAME(lnk_row_sum)(const T *x, ptrdiff_t n) {
+  return LNK_NAME(lnk_row_sum_inline)(x, n);
+}
+
+// The shifts of `rows` rows from their own sums (lnk_finish_rows without `sums`).
+static LNK_TARGET void LNK_NAME(lnk_shifts)(const T *x, ptrdiff_t n, ptrdiff_t rows, T *shift) {
+  for (ptrdiff_t k = 0; k < rows; k++)
+    shift[k] = (T)(LNK_NAME(lnk_row_sum_inline)(x + k * n, n) / (double)n);
+}
+
 // lnk_finish_rows, `group_rows` (16, 8, 4 or 1, a constant where inlined) rows at a time:
 // their moments, then their statistics (eight or four together in lnk_statistics8 or
 // lnk_statistics4), then their writes.
@@ -586,7 +615,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
         }
       }
       if (centered) {
-        shift[k] = (T)(sums[r] / count);
+        if (sums) shift[k] = (T)(sums[r] / count);
+        else if (k == 0) LNK_NAME(lnk_shifts)(x + r * n, n, group, shift);
         if (!together)
           LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
       } else {

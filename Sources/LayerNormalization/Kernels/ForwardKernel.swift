@@ -257,8 +257,10 @@ func forwardRows<Scalar: BLASScalar>(
         // Pass 1, streaming the block from memory: the BLAS reductions.
         // One BLAS call per row (not one gemv per block): a row's result must not depend
         // on which rows share its block, and OpenBLAS's gemv rounds rows differently by
-        // their position in the block.
-        for r in 0..<count {
+        // their position in the block. Short LayerNorm rows skip it: the kernel takes
+        // their sums itself (see shiftSumInKernel).
+        let sumsInKernel = p.kind == .layer && shiftSumInKernel(count: n, of: Scalar.self)
+        for r in 0..<count where !sumsInKernel {
           let row = x + r * n
           switch p.kind {
           case .layer: sums[r] = Scalar._blasSum(row, count: n)
@@ -276,7 +278,8 @@ func forwardRows<Scalar: BLASScalar>(
           fetchNext ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
         let alsoPrefetch = fetchNext ? p.residual.map { $0 + next * n } : nil
         extremes = Scalar._finishRows(
-          x, into: y, rows: count, count: n, sums: sums.baseAddress!, kind: p.kind, eps: p.eps,
+          x, into: y, rows: count, count: n, sums: sumsInKernel ? nil : sums.baseAddress!,
+          kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
           inCache: inCache, prefetch: prefetch, alsoPrefetch: alsoPrefetch,
           extreme: extreme.baseAddress!)
@@ -395,11 +398,12 @@ func normalizeLongRows<Scalar: BLASScalar>(
   }
 }
 
-/// Passes 2 and 3 over `rows` rows, given their first-pass reductions: the portable Swift
-/// version of the C kernel `lnk_finish_rows`.
+/// Passes 2 and 3 over `rows` rows, given their first-pass reductions (taken here when
+/// `sums` is nil): the portable Swift version of the C kernel `lnk_finish_rows`.
 ///
 /// LayerNorm uses a shifted two-pass scheme so that a large offset does not cancel:
-/// 1. `m0 = sum(x) / n` (pass 1, BLAS, rounded to Scalar);
+/// 1. `m0 = sum(x) / n` (pass 1, BLAS or for short rows the kernels' own sum, see
+///    ``shiftSum(_:count:)``, rounded to Scalar);
 /// 2. `c = sum(x - m0) / n` and `q = sum((x - m0)^2) / n` in Double, where `x - m0` is
 ///    exact for values close to `m0`; then `mean = m0 + c` and `var = q - c^2` (`c` is only
 ///    the rounding error of `m0`, so `c^2` is tiny);
@@ -408,7 +412,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
 @inline(__always)
 func finishRows<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, rows: Int, count n: Int,
-  sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+  sums: UnsafePointer<Double>?, kind: _NormalizationKind, eps: Double,
   weight: UnsafePointer<Scalar>?, bias: UnsafePointer<Scalar>?,
   mean: UnsafeMutablePointer<Scalar>?, rstd: UnsafeMutablePointer<Scalar>?,
   extreme: UnsafeMutablePointer<Int>
@@ -420,7 +424,8 @@ func finishRows<Scalar: BLASScalar>(
     let yr = y + r * n
     switch kind {
     case .layer:
-      guard let statistics = layerStatistics(xr, count: n, shift: Scalar(sums[r] / count), eps: eps)
+      let sum = sums?[r] ?? shiftSum(xr, count: n)
+      guard let statistics = layerStatistics(xr, count: n, shift: Scalar(sum / count), eps: eps)
       else {
         extreme[extremes] = r
         extremes += 1
@@ -432,12 +437,13 @@ func finishRows<Scalar: BLASScalar>(
         xr, into: yr, count: n, shift: statistics.shift, center: statistics.center,
         rstd: Scalar(statistics.rstd), weight: weight, bias: bias)
     case .rms:
-      guard momentsAreOrdinary(sum: 0, squares: sums[r], count: n, as: Scalar.self) else {
+      let squares = sums?[r] ?? Scalar._blasDot(xr, xr, count: n)
+      guard momentsAreOrdinary(sum: 0, squares: squares, count: n, as: Scalar.self) else {
         extreme[extremes] = r
         extremes += 1
         continue
       }
-      let s = 1 / (sums[r] / count + eps).squareRoot()
+      let s = 1 / (squares / count + eps).squareRoot()
       rstd?[r] = Scalar(s)
       normalize(xr, into: yr, count: n, shift: 0, center: 0, rstd: Scalar(s), weight: weight, bias: nil)
     }

@@ -2,6 +2,8 @@
 // them: the shifted two-pass LayerNorm moments (a chunk at a time for long rows), RMSNorm's
 // mean square, and the careful path's for rows the fast passes cannot represent.
 
+internal import _LayerNormKernels
+
 /// Rows of at least this many bytes (128 KiB) are long: the row, its weight, its bias and
 /// (unless streamed) its output together outgrow one core's 512 KiB L2, so the
 /// row-at-a-time passes would fetch each of them from farther out more than once.
@@ -21,6 +23,29 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
   (1 << 14) / MemoryLayout<Scalar>.size
 }
 
+/// Whether LayerNorm rows of `n` elements take the sum behind their shift `m0` from the
+/// vector kernels' own `lnk_row_sum` rather than from BLAS: rows of up to
+/// `LNK_KERNEL_SUM_ROW_BYTES` (512 bytes), where the CPU runs the vector kernels. There
+/// `lnk_finish_rows` takes the sums itself, sixteen rows at a time, instead of one BLAS
+/// call per row before it. In one binary switched by the environment, one thread, three
+/// alternating runs: Float 32768x128 1207-1238 against 1307-1336 us, 65536x64 1866-1910
+/// against 2023-2122, 16384x64 447-469 against 481-492; Double 65536x64 2296-2367 against
+/// 2788-2917, 16384x64 571-580 against 612-626. Longer rows were slower so (Float
+/// 16384x256 1377-1413 against 1177-1250 us, 4096x768 707-954 against 686-767): the
+/// kernel's 256-bit sum is slower than OpenBLAS's 512-bit `ssum` once the call is a small
+/// share of a row.
+func shiftSumInKernel<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
+  hasVectorKernels && n * MemoryLayout<Scalar>.size <= Int(LNK_KERNEL_SUM_ROW_BYTES)
+}
+
+/// The sum behind a LayerNorm row's shift `m0` (see ``shiftSumInKernel(count:of:)``), the
+/// same in the forward and in a backward that recomputes the statistics.
+@inline(__always)
+func shiftSum<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, count n: Int) -> Double {
+  shiftSumInKernel(count: n, of: Scalar.self)
+    ? Scalar._kernelSum(x, count: n) : Scalar._blasSum(x, count: n)
+}
+
 /// A row's statistics as the kernels use them: `xhat = ((x - shift) - center) * rstd`.
 struct RowStatistics<Scalar: BLASScalar> {
   var shift: Scalar
@@ -32,7 +57,7 @@ struct RowStatistics<Scalar: BLASScalar> {
 }
 
 /// A row's statistics exactly as the forward computes them: LayerNorm's shifted two-pass
-/// (`m0` from a BLAS sum, then the moments of `x - m0` in Double; long rows a
+/// (`m0` from ``shiftSum(_:count:)``, then the moments of `x - m0` in Double; long rows a
 /// chunk at a time), RMSNorm's mean of squares from a BLAS dot, and the careful path for
 /// the rows those cannot represent.
 @inline(__always)
@@ -62,7 +87,7 @@ func ordinaryRowStatistics<Scalar: BLASScalar>(
     if isLongRow(count: n, of: Scalar.self) {
       return chunkedLayerStatistics(x, count: n, eps: eps)
     }
-    let m0 = Scalar(Scalar._blasSum(x, count: n) / Double(n))
+    let m0 = Scalar(shiftSum(x, count: n) / Double(n))
     return layerStatistics(x, count: n, shift: m0, eps: eps)
   case .rms:
     let squares = Scalar._blasDot(x, x, count: n)

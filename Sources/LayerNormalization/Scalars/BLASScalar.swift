@@ -24,6 +24,16 @@ where Self.RawSignificand: FixedWidthInteger {
   ///   - count: the number of elements, at least 0.
   static func _blasSum(_ x: UnsafePointer<Self>, count: Int) -> Double
 
+  /// `sum(x[i])` for `i` in `0..<count`, in `Double`, from the AVX2 kernel `lnk_row_sum`
+  /// (256-bit vectors on every CPU that has them): the sum behind the shift of LayerNorm
+  /// rows of up to `LNK_KERNEL_SUM_ROW_BYTES`, which `lnk_finish_rows` also takes itself.
+  /// Only where the CPU runs the vector kernels (see ``shiftSum(_:count:)``).
+  ///
+  /// - Parameters:
+  ///   - x: `count` contiguous elements.
+  ///   - count: the number of elements, at least 0.
+  static func _kernelSum(_ x: UnsafePointer<Self>, count: Int) -> Double
+
   /// `sum(x[i] * y[i])` for `i` in `0..<count`, in `Double` (BLAS `sdot` / `ddot`, over
   /// blocks of ``blasBlockLength`` elements).
   ///
@@ -92,7 +102,7 @@ where Self.RawSignificand: FixedWidthInteger {
   /// cache, so that `prefetch` comes from cache rather than memory.
   static func _finishRows(
     _ x: UnsafePointer<Self>, into y: UnsafeMutablePointer<Self>, rows: Int, count: Int,
-    sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+    sums: UnsafePointer<Double>?, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Self>?, bias: UnsafePointer<Self>?,
     mean: UnsafeMutablePointer<Self>?, rstd: UnsafeMutablePointer<Self>?, streaming: Bool,
     inCache: Bool, prefetch: UnsafeBufferPointer<Self>?, alsoPrefetch: UnsafePointer<Self>?,

@@ -18,6 +18,12 @@ extension Double: BLASScalar {
     return total
   }
 
+  /// The AVX2 kernel `lnk_row_sum` (only where the CPU has it).
+  @inline(__always)
+  public static func _kernelSum(_ x: UnsafePointer<Double>, count: Int) -> Double {
+    lnk_row_sum_f64(x, count)
+  }
+
   /// `cblas_ddot` over blocks of ``blasBlockLength`` elements, added in order, so that
   /// no call is long enough for OpenBLAS to split it over its own threads.
   @inline(__always)
@@ -105,7 +111,7 @@ extension Double: BLASScalar {
   @inline(__always)
   public static func _finishRows(
     _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, rows: Int, count: Int,
-    sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+    sums: UnsafePointer<Double>?, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Double>?, bias: UnsafePointer<Double>?,
     mean: UnsafeMutablePointer<Double>?, rstd: UnsafeMutablePointer<Double>?, streaming: Bool,
     inCache: Bool, prefetch: UnsafeBufferPointer<Double>?, alsoPrefetch: UnsafePointer<Double>?,

@@ -22,6 +22,12 @@ extension Float: BLASScalar {
     return total
   }
 
+  /// The AVX2 kernel `lnk_row_sum` (only where the CPU has it).
+  @inline(__always)
+  public static func _kernelSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
+    lnk_row_sum_f32(x, count)
+  }
+
   /// `cblas_sdot` over blocks of ``blasBlockLength`` elements, the block sums added in
   /// `Double` (`cblas_dsdot` has no vector kernel in OpenBLAS 0.3.21: 199-209 ns on a
   /// 768-row against 56-62), each partial sum adding at most 128 terms in `Float`.
@@ -110,7 +116,7 @@ extension Float: BLASScalar {
   @inline(__always)
   public static func _finishRows(
     _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, count: Int,
-    sums: UnsafePointer<Double>, kind: _NormalizationKind, eps: Double,
+    sums: UnsafePointer<Double>?, kind: _NormalizationKind, eps: Double,
     weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
     mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?, streaming: Bool,
     inCache: Bool, prefetch: UnsafeBufferPointer<Float>?, alsoPrefetch: UnsafePointer<Float>?,

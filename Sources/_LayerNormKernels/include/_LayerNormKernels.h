@@ -64,8 +64,20 @@ void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *c
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy,
                  ptrdiff_t ahead);
 
+/// LayerNorm rows of up to this many bytes take the sum behind their shift m0 from
+/// lnk_row_sum, not from BLAS: lnk_finish_rows takes it itself when `sums` is NULL, sixteen
+/// rows at a time, where one BLAS call per row cost about a tenth of the forward of such
+/// rows (the Swift layer and the probes read this constant).
+#define LNK_KERNEL_SUM_ROW_BYTES 512
+
+/// sum(x[i]) for i < n: four accumulators of 256-bit vectors in T (on every CPU with AVX2,
+/// so the same bits whatever the vector width), added in Double with the last elements.
+double lnk_row_sum_f32(const float *x, ptrdiff_t n);
+double lnk_row_sum_f64(const double *x, ptrdiff_t n);
+
 /// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
-/// centered (LayerNorm): sums[r] = sum(x_r); m0 = (T)(sums[r] / n), moments of x - m0,
+/// centered (LayerNorm): sums[r] = sum(x_r), or with `sums` NULL each row's lnk_row_sum
+/// taken here; m0 = (T)(sums[r] / n), moments of x - m0,
 /// mean = m0 + c, var = q - c^2, rstd = 1 / sqrt(var + eps),
 /// y = ((x - m0) - c) * rstd * w + b.  Not centered (RMSNorm): sums[r] = sum(x_r^2),
 /// rstd = 1 / sqrt(sums[r] / n + eps), y = x * rstd * w. mean and rstd may be NULL.
