@@ -31,9 +31,12 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
 /// alternating runs: Float 32768x128 1207-1238 against 1307-1336 us, 65536x64 1866-1910
 /// against 2023-2122, 16384x64 447-469 against 481-492; Double 65536x64 2296-2367 against
 /// 2788-2917, 16384x64 571-580 against 612-626. Longer rows were slower so (Float
-/// 16384x256 1377-1413 against 1177-1250 us, 4096x768 707-954 against 686-767): the
-/// kernel's 256-bit sum is slower than OpenBLAS's 512-bit `ssum` once the call is a small
-/// share of a row.
+/// 16384x256 1377-1413 against 1177-1250 us, 4096x768 707-954 against 686-767). With eight
+/// accumulators instead of four, rows of 4-8 KiB were faster (Float 8192x1024 1764-1789
+/// against 1860-1962 us, Double 8192x1024 3310-3465 against 3477-3933) but rows of 1-2 KiB
+/// and 16-64 KiB still slower (Float 16384x256 1415-1478 against 1195-1206, 2048x4096
+/// 2447-2549 against 2365-2409; Double 32768x128 2601-2619 against 2337-2378), and rows
+/// up to 512 bytes 1-2 % slower than with four (kernel-ab).
 func shiftSumInKernel<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
   hasVectorKernels && n * MemoryLayout<Scalar>.size <= Int(LNK_KERNEL_SUM_ROW_BYTES)
 }
