@@ -27,7 +27,7 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `sum(x[i])` for `i` in `0..<count`, in `Double`, from the AVX2 kernel `lnk_row_sum`
   /// (256-bit vectors on every CPU that has them): the sum behind the shift of LayerNorm
   /// rows of up to `LNK_KERNEL_SUM_ROW_BYTES`, which `lnk_finish_rows` also takes itself.
-  /// Only where the CPU runs the vector kernels (see ``shiftSum(_:count:)``).
+  /// Only where the CPU runs the vector kernels (see `shiftSum(_:count:)`).
   ///
   /// - Parameters:
   ///   - x: `count` contiguous elements.
@@ -94,6 +94,8 @@ where Self.RawSignificand: FixedWidthInteger {
 
   /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
   /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
+  /// For LayerNorm only, `sums` may be nil: each row's sum is then taken here, as
+  /// `shiftSum(_:count:)` takes it.
   /// Rows whose moments the fast passes cannot represent are left for the careful path:
   /// their indices go to `extreme`, and their count is returned. `prefetch` names memory
   /// the caller reads next (the next block of rows), and `alsoPrefetch` as many elements

@@ -76,8 +76,8 @@ double lnk_row_sum_f32(const float *x, ptrdiff_t n);
 double lnk_row_sum_f64(const double *x, ptrdiff_t n);
 
 /// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
-/// centered (LayerNorm): sums[r] = sum(x_r), or with `sums` NULL each row's lnk_row_sum
-/// taken here; m0 = (T)(sums[r] / n), moments of x - m0,
+/// centered (LayerNorm): sums[r] = sum(x_r), or with `sums` NULL (centered only) each
+/// row's lnk_row_sum taken here; m0 = (T)(sums[r] / n), moments of x - m0,
 /// mean = m0 + c, var = q - c^2, rstd = 1 / sqrt(var + eps),
 /// y = ((x - m0) - c) * rstd * w + b.  Not centered (RMSNorm): sums[r] = sum(x_r^2),
 /// rstd = 1 / sqrt(sums[r] / n + eps), y = x * rstd * w. mean and rstd may be NULL.
