@@ -602,6 +602,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     // A full group's moments four rows at once where the CPU has AVX-512 (the same bits;
     // groups are LayerNorm's only, see lnk_finish_rows).
     const int together = group_rows >= 4 && group == group_rows && lnk_use_avx512();
+    // LayerNorm rows handed no sums: the group's shifts from the rows' own sums.
+    if (centered && !sums) LNK_NAME(lnk_shifts)(x + first * n, n, group, shift);
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
@@ -616,7 +618,6 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
       }
       if (centered) {
         if (sums) shift[k] = (T)(sums[r] / count);
-        else if (k == 0) LNK_NAME(lnk_shifts)(x + r * n, n, group, shift);
         if (!together)
           LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
       } else {
