@@ -94,10 +94,15 @@ if [ "$name" = kernel-ab ]; then
   if grep -q in_cache "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"; then
     flags+=(-DOLD_HAS_IN_CACHE=1)
   fi
-  # Since 2026-11-29 LayerNorm rows up to LNK_KERNEL_SUM_ROW_BYTES take their sums in
-  # lnk_finish_rows (sums NULL); REV's forward is driven the way REV's package drove it.
-  old_sum_bytes=$(sed -n 's/^#define LNK_KERNEL_SUM_ROW_BYTES \([0-9]*\).*/\1/p' \
-    "$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h")
+  # REV's forward is driven the way REV's package drove it: from 2026-11-29 LayerNorm rows
+  # up to LNK_KERNEL_SUM_ROW_BYTES took their sums in lnk_finish_rows (sums NULL); since
+  # LNK_ROUGH_SHIFTS every LayerNorm row takes its moments there.
+  old_header="$old/Sources/_LayerNormKernels/include/_LayerNormKernels.h"
+  if grep -q '^#define LNK_ROUGH_SHIFTS' "$old_header"; then
+    old_sum_bytes=$((1 << 40))
+  else
+    old_sum_bytes=$(sed -n 's/^#define LNK_KERNEL_SUM_ROW_BYTES \([0-9]*\).*/\1/p' "$old_header")
+  fi
   flags+=("-DOLD_KERNEL_SUM_ROW_BYTES=${old_sum_bytes:-0}")
   # Before 2026-11-28 lnk_backward_rows added into the weight and bias partials (zeroed by
   # the caller); since then it writes them.

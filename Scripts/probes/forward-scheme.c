@@ -13,8 +13,8 @@
 
 FORWARD_FINISH(float, f32)
 FORWARD_FINISH(double, f64)
-FORWARD_BLOCKS(blocks_f32, float, cblas_ssum, LNK_KERNEL_SUM_ROW_BYTES, forward_finish_f32)
-FORWARD_BLOCKS(blocks_f64, double, cblas_dsum, LNK_KERNEL_SUM_ROW_BYTES, forward_finish_f64)
+FORWARD_BLOCKS(blocks_f32, float, cblas_ssum, THIS_TREE_SUM_BYTES, forward_finish_f32)
+FORWARD_BLOCKS(blocks_f64, double, cblas_dsum, THIS_TREE_SUM_BYTES, forward_finish_f64)
 
 #define FORWARD_SCHEME(T, SUFFIX)                                                             \
   long probe_forward_##SUFFIX(const T *x, T *y, long rows, long n, const T *w, const T *b,   \

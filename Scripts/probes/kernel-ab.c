@@ -99,9 +99,9 @@ FORWARD_FINISH(float, f32)
 FORWARD_FINISH(double, f64)
 OLD_FINISH(float, f32)
 OLD_FINISH(double, f64)
-FORWARD_BLOCKS(new_forward_f32, float, cblas_ssum, LNK_KERNEL_SUM_ROW_BYTES, forward_finish_f32)
+FORWARD_BLOCKS(new_forward_f32, float, cblas_ssum, THIS_TREE_SUM_BYTES, forward_finish_f32)
 FORWARD_BLOCKS(old_forward_f32, float, cblas_ssum, OLD_KERNEL_SUM_ROW_BYTES, old_finish_f32)
-FORWARD_BLOCKS(new_forward_f64, double, cblas_dsum, LNK_KERNEL_SUM_ROW_BYTES, forward_finish_f64)
+FORWARD_BLOCKS(new_forward_f64, double, cblas_dsum, THIS_TREE_SUM_BYTES, forward_finish_f64)
 FORWARD_BLOCKS(old_forward_f64, double, cblas_dsum, OLD_KERNEL_SUM_ROW_BYTES, old_finish_f64)
 #define FORWARD(T, SUFFIX)                                                                    \
   static void forward_##SUFFIX(int old, const T *x, T *y, long rows, long n, const T *w,     \

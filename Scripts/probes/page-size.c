@@ -21,7 +21,7 @@ enum { REPEATS = 31 };
 BACKWARD_BLOCKS(float, f32)
 
 FORWARD_FINISH(float, f32)
-FORWARD_BLOCKS(forward_f32, float, cblas_ssum, LNK_KERNEL_SUM_ROW_BYTES, forward_finish_f32)
+FORWARD_BLOCKS(forward_f32, float, cblas_ssum, THIS_TREE_SUM_BYTES, forward_finish_f32)
 
 // `count` floats 48 bytes into a 2 MiB-aligned region (where a large Swift array's elements
 // start within its page), on huge pages when `huge`, filled with a pattern times `scale`.

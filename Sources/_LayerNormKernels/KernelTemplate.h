@@ -532,11 +532,33 @@ static inline int LNK_NAME(lnk_ordinary)(double sum, double squares, ptrdiff_t n
   return isfinite(sum) && isfinite(squares) && squares >= LNK_TINY_SQUARES * (double)n;
 }
 
-// The sum behind a short LayerNorm row's shift (see LNK_KERNEL_SUM_ROW_BYTES): four
-// accumulators of 256-bit vectors in T (whatever the CPU's widest vectors, so that both
-// widths give the same bits), added in Double with the last elements.
-static inline __attribute__((always_inline)) LNK_TARGET double LNK_NAME(lnk_row_sum_inline)(
-    const T *x, ptrdiff_t n) {
+// LayerNorm rows handed no sums (every such row the Swift layer finishes) take their
+// moments about a rough shift instead of the rounded mean from a first pass over the row:
+// the mean of the row's first LNK_ROUGH_SHIFT_ELEMENTS elements (256-bit vectors at both
+// widths, so the same bits), a few loads instead of a pass. About a shift s, var = q - c^2
+// with c = mean - s and q the mean of (x - s)^2, and c^2 cancels digits of q: the rough
+// shift is kept while c^2 <= var / 2 (q at most 1.5 var, so q's rounding weighs at most
+// 1.5 times what it does about the mean); a row where it lies farther from the mean takes
+// its moments again about s + c, the rounded mean a first pass would have given, with the
+// same accuracy as before and one pass more. For independent normal values of standard
+// deviation sigma, c has one below sigma / sqrt(32), and the bound sigma / sqrt(2) is four
+// of those: about one row in 16000 pays the pass. Rows whose first elements differ from the
+// rest (an outlier there, a sorted row) pay it too. Shorter rows take their rounded mean
+// (lnk_first_shift).
+#define LNK_ROUGH_SHIFT_ELEMENTS 32
+static inline LNK_TARGET T LNK_NAME(lnk_rough_shift)(const T *x) {
+  VEC a = VZERO(), b = VZERO();
+  for (int i = 0; i < LNK_ROUGH_SHIFT_ELEMENTS; i += 4 * LANES) {
+    a = VADD(a, VADD(VLOAD(x + i), VLOAD(x + i + LANES)));
+    b = VADD(b, VADD(VLOAD(x + i + 2 * LANES), VLOAD(x + i + 3 * LANES)));
+  }
+  return (T)(LNK_NAME(lnk_hsum)(VADD(a, b)) / LNK_ROUGH_SHIFT_ELEMENTS);
+}
+
+// The sum of a row of fewer than LNK_ROUGH_SHIFT_ELEMENTS elements (for a backward that
+// recomputes such a row's statistics, see lnk_row_moments): four accumulators of 256-bit
+// vectors in T, added in Double with the last elements.
+static inline LNK_TARGET double LNK_NAME(lnk_row_sum)(const T *x, ptrdiff_t n) {
   VEC a0 = VZERO(), a1 = VZERO(), a2 = VZERO(), a3 = VZERO();
   ptrdiff_t i = 0;
   for (; i + 4 * LANES <= n; i += 4 * LANES) {
@@ -551,14 +573,30 @@ static inline __attribute__((always_inline)) LNK_TARGET double LNK_NAME(lnk_row_
   return s;
 }
 
-LNK_TARGET double LNK_NAME(lnk_row_sum)(const T *x, ptrdiff_t n) {
-  return LNK_NAME(lnk_row_sum_inline)(x, n);
+// The shift a LayerNorm row handed no sum takes its moments about first: the rough shift,
+// or for a row too short for it (never one lnk_finish_rows is given) the rounded mean.
+static inline LNK_TARGET T LNK_NAME(lnk_first_shift)(const T *x, ptrdiff_t n) {
+  return n >= LNK_ROUGH_SHIFT_ELEMENTS ? LNK_NAME(lnk_rough_shift)(x)
+                                       : (T)(LNK_NAME(lnk_row_sum)(x, n) / (double)n);
 }
 
-// The shifts of `rows` rows from their own sums (lnk_finish_rows without `sums`).
-static LNK_TARGET void LNK_NAME(lnk_shifts)(const T *x, ptrdiff_t n, ptrdiff_t rows, T *shift) {
-  for (ptrdiff_t k = 0; k < rows; k++)
-    shift[k] = (T)(LNK_NAME(lnk_row_sum_inline)(x + k * n, n) / (double)n);
+// The moments again about the rounded mean where the rough shift lies too far from it
+// (see lnk_rough_shift). Not for moments that are not finite (the comparison is false):
+// the careful path takes those rows.
+static inline LNK_TARGET void LNK_NAME(lnk_reshift_if_far)(const T *x, ptrdiff_t n, T *shift,
+                                                           double *sum, double *squares) {
+  const double c = *sum / (double)n;
+  if (3 * c * c > *squares / (double)n) {
+    *shift = (T)((double)*shift + c);
+    LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, NULL, 0);
+  }
+}
+
+LNK_TARGET void LNK_NAME(lnk_row_moments)(const T *x, ptrdiff_t n, T *shift, double *sum,
+                                          double *squares) {
+  *shift = LNK_NAME(lnk_first_shift)(x, n);
+  LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, NULL, 0);
+  LNK_NAME(lnk_reshift_if_far)(x, n, shift, sum, squares);
 }
 
 // lnk_finish_rows, `group_rows` (16, 8, 4 or 1, a constant where inlined) rows at a time:
@@ -602,8 +640,9 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     // A full group's moments four rows at once where the CPU has AVX-512 (the same bits;
     // groups are LayerNorm's only, see lnk_finish_rows).
     const int together = group_rows >= 4 && group == group_rows && lnk_use_avx512();
-    // LayerNorm rows handed no sums: the group's shifts from the rows' own sums.
-    if (centered && !sums) LNK_NAME(lnk_shifts)(x + first * n, n, group, shift);
+    // LayerNorm rows handed no sums: rough shifts (see lnk_rough_shift).
+    if (centered && !sums)
+      for (ptrdiff_t k = 0; k < group; k++) shift[k] = LNK_NAME(lnk_first_shift)(x + (first + k) * n, n);
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
@@ -630,6 +669,9 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
         LNK_NAME(lnk_moments4_avx512)(
             x + (first + k) * n, n, shift + k, sum + k, squares + k,
             along ? (const char *)next + (first + k) * row_bytes : NULL, also);
+    if (centered && !sums)
+      for (ptrdiff_t k = 0; k < group; k++)
+        LNK_NAME(lnk_reshift_if_far)(x + (first + k) * n, n, &shift[k], &sum[k], &squares[k]);
     if (group_rows >= 8) {
       for (ptrdiff_t k = 0; k < group_rows; k += 8)
         lnk_statistics8(sum + k, squares + k, count, eps, center + k, scale + k);

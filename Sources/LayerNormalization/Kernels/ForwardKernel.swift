@@ -257,9 +257,9 @@ func forwardRows<Scalar: BLASScalar>(
         // Pass 1, streaming the block from memory: the BLAS reductions.
         // One BLAS call per row (not one gemv per block): a row's result must not depend
         // on which rows share its block, and OpenBLAS's gemv rounds rows differently by
-        // their position in the block. Short LayerNorm rows skip it: the kernel takes
-        // their sums itself (see shiftSumInKernel).
-        let sumsInKernel = p.kind == .layer && shiftSumInKernel(count: n, of: Scalar.self)
+        // their position in the block. LayerNorm skips it where the CPU runs the vector
+        // kernels: they take each row's moments about a rough shift (see layerMoments).
+        let sumsInKernel = p.kind == .layer && hasVectorKernels
         for r in 0..<count where !sumsInKernel {
           let row = x + r * n
           switch p.kind {
@@ -402,8 +402,8 @@ func normalizeLongRows<Scalar: BLASScalar>(
 /// `sums` is nil): the portable Swift version of the C kernel `lnk_finish_rows`.
 ///
 /// LayerNorm uses a shifted two-pass scheme so that a large offset does not cancel:
-/// 1. `m0 = sum(x) / n` (pass 1, BLAS or for short rows the kernels' own sum, see
-///    ``shiftSum(_:count:)``, rounded to Scalar);
+/// 1. `m0 = sum(x) / n` (pass 1, BLAS; when handed no sums, ``layerMoments(_:count:)``
+///    takes steps 1 and 2), rounded to Scalar;
 /// 2. `c = sum(x - m0) / n` and `q = sum((x - m0)^2) / n` in Double, where `x - m0` is
 ///    exact for values close to `m0`; then `mean = m0 + c` and `var = q - c^2` (`c` is only
 ///    the rounding error of `m0`, so `c^2` is tiny);
@@ -424,8 +424,17 @@ func finishRows<Scalar: BLASScalar>(
     let yr = y + r * n
     switch kind {
     case .layer:
-      let sum = sums?[r] ?? shiftSum(xr, count: n)
-      guard let statistics = layerStatistics(xr, count: n, shift: Scalar(sum / count), eps: eps)
+      let moments: (shift: Scalar, sum: Double, squares: Double)
+      if let sums {
+        let m0 = Scalar(sums[r] / count)
+        let shifted = Scalar._shiftedMoments(xr, shift: m0, count: n, fetching: nil)
+        moments = (m0, shifted.sum, shifted.squares)
+      } else {
+        moments = layerMoments(xr, count: n)
+      }
+      guard
+        let statistics = layerStatistics(
+          shift: moments.shift, sum: moments.sum, squares: moments.squares, count: n, eps: eps)
       else {
         extreme[extremes] = r
         extremes += 1

@@ -23,30 +23,26 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
   (1 << 14) / MemoryLayout<Scalar>.size
 }
 
-/// Whether LayerNorm rows of `n` elements take the sum behind their shift `m0` from the
-/// vector kernels' own `lnk_row_sum` rather than from BLAS: rows of up to
-/// `LNK_KERNEL_SUM_ROW_BYTES` (512 bytes), where the CPU runs the vector kernels. There
-/// `lnk_finish_rows` takes the sums itself, sixteen rows at a time, instead of one BLAS
-/// call per row before it. In one binary switched by the environment, one thread, three
-/// alternating runs: Float 32768x128 1207-1238 against 1307-1336 us, 65536x64 1866-1910
-/// against 2023-2122, 16384x64 447-469 against 481-492; Double 65536x64 2296-2367 against
-/// 2788-2917, 16384x64 571-580 against 612-626. Longer rows were slower so (Float
-/// 16384x256 1377-1413 against 1177-1250 us, 4096x768 707-954 against 686-767). With eight
-/// accumulators instead of four, rows of 4-8 KiB were faster (Float 8192x1024 1764-1789
-/// against 1860-1962 us, Double 8192x1024 3310-3465 against 3477-3933) but rows of 1-2 KiB
-/// and 16-64 KiB still slower (Float 16384x256 1415-1478 against 1195-1206, 2048x4096
-/// 2447-2549 against 2365-2409; Double 32768x128 2601-2619 against 2337-2378), and rows
-/// up to 512 bytes 1-2 % slower than with four (kernel-ab).
-func shiftSumInKernel<Scalar: BLASScalar>(count n: Int, of type: Scalar.Type) -> Bool {
-  hasVectorKernels && n * MemoryLayout<Scalar>.size <= Int(LNK_KERNEL_SUM_ROW_BYTES)
-}
-
-/// The sum behind a LayerNorm row's shift `m0` (see ``shiftSumInKernel(count:of:)``), the
-/// same in the forward and in a backward that recomputes the statistics.
+/// LayerNorm's moments of a row that is not long, exactly as the forward takes them:
+/// `(shift, sum(x - shift), sum((x - shift)^2))` in Double. Where the CPU runs the vector
+/// kernels, the shift is the mean of the row's first 32 elements, or the rounded mean where
+/// that lies too far from it (``BLASScalar/_kernelMoments(_:count:)``: one pass over most
+/// rows); elsewhere it is the rounded mean from a BLAS sum, a pass of its own.
+///
+/// The pass saved, measured against the BLAS sum per row (the kernel's own sum for rows up
+/// to 512 bytes) it replaced: two builds, one thread, three alternating runs, Float 64x768
+/// 7.56-7.66 against 9.12-9.35 us, 4096x768 551-581 against 617-629, 8192x1024 1613-1654
+/// against 1841-1945; Double 64x768 15.5-16.2 against 18.8-19.4, 4096x768 981-1049
+/// against 1276-1318, 8192x1024 2786-3325 against 4025-4222. Rows of 16-64 KiB and rows up
+/// to 512 bytes within noise (Float 2048x4096 2158-2335 against 2227-2339 us, four runs).
 @inline(__always)
-func shiftSum<Scalar: BLASScalar>(_ x: UnsafePointer<Scalar>, count n: Int) -> Double {
-  shiftSumInKernel(count: n, of: Scalar.self)
-    ? Scalar._kernelSum(x, count: n) : Scalar._blasSum(x, count: n)
+func layerMoments<Scalar: BLASScalar>(
+  _ x: UnsafePointer<Scalar>, count n: Int
+) -> (shift: Scalar, sum: Double, squares: Double) {
+  if hasVectorKernels { return Scalar._kernelMoments(x, count: n) }
+  let m0 = Scalar(Scalar._blasSum(x, count: n) / Double(n))
+  let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: nil)
+  return (m0, moments.sum, moments.squares)
 }
 
 /// A row's statistics as the kernels use them: `xhat = ((x - shift) - center) * rstd`.
@@ -59,10 +55,9 @@ struct RowStatistics<Scalar: BLASScalar> {
   var mean: Scalar { Scalar(Double(shift) + Double(center)) }
 }
 
-/// A row's statistics exactly as the forward computes them: LayerNorm's shifted two-pass
-/// (`m0` from ``shiftSum(_:count:)``, then the moments of `x - m0` in Double; long rows a
-/// chunk at a time), RMSNorm's mean of squares from a BLAS dot, and the careful path for
-/// the rows those cannot represent.
+/// A row's statistics exactly as the forward computes them: LayerNorm's shifted moments
+/// (``layerMoments(_:count:)``; long rows a chunk at a time), RMSNorm's mean of squares from
+/// a BLAS dot, and the careful path for the rows those cannot represent.
 @inline(__always)
 func rowStatistics<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double
@@ -90,8 +85,9 @@ func ordinaryRowStatistics<Scalar: BLASScalar>(
     if isLongRow(count: n, of: Scalar.self) {
       return chunkedLayerStatistics(x, count: n, eps: eps)
     }
-    let m0 = Scalar(shiftSum(x, count: n) / Double(n))
-    return layerStatistics(x, count: n, shift: m0, eps: eps)
+    let moments = layerMoments(x, count: n)
+    return layerStatistics(
+      shift: moments.shift, sum: moments.sum, squares: moments.squares, count: n, eps: eps)
   case .rms:
     let squares = Scalar._blasDot(x, x, count: n)
     guard momentsAreOrdinary(sum: 0, squares: squares, count: n, as: Scalar.self) else {
@@ -101,19 +97,20 @@ func ordinaryRowStatistics<Scalar: BLASScalar>(
   }
 }
 
-/// Pass 2 of LayerNorm's statistics, given the rounded first-pass mean `m0`; `nil` when the
-/// moments need the careful path (see ``momentsAreOrdinary(sum:squares:count:as:)``).
+/// LayerNorm's statistics from its moments about `shift` (see ``layerMoments(_:count:)``);
+/// `nil` when the moments need the careful path (see
+/// ``momentsAreOrdinary(sum:squares:count:as:)``).
 @inline(__always)
 func layerStatistics<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, shift m0: Scalar, eps: Double
+  shift: Scalar, sum: Double, squares: Double, count n: Int, eps: Double
 ) -> RowStatistics<Scalar>? {
+  guard momentsAreOrdinary(sum: sum, squares: squares, count: n, as: Scalar.self) else {
+    return nil
+  }
   let count = Double(n)
-  let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: nil)
-  guard momentsAreOrdinary(sum: moments.sum, squares: moments.squares, count: n, as: Scalar.self)
-  else { return nil }
-  let c = moments.sum / count
-  let variance = max(moments.squares / count - c * c, 0)
-  return RowStatistics(shift: m0, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())
+  let c = sum / count
+  let variance = max(squares / count - c * c, 0)
+  return RowStatistics(shift: shift, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())
 }
 
 /// LayerNorm's statistics of a long row, a 16 KiB chunk at a time: the chunk's BLAS sum
@@ -124,8 +121,8 @@ func layerStatistics<Scalar: BLASScalar>(
 /// row-at-a-time scheme. The means are kept as offsets from the first chunk's `m`, and the
 /// row's mean is returned as a rounded shift and the remainder (the center), which the write
 /// pass subtracts one after the other: a Double row keeps the digits below its mean's last
-/// bit, as ``layerStatistics(_:count:shift:eps:)`` does. `nil` when the row needs the careful
-/// path.
+/// bit, as ``layerStatistics(shift:sum:squares:count:eps:)`` does. `nil` when the row needs
+/// the careful path.
 ///
 /// With `forming`, the row is `input + residual`, stored into `x` a chunk at a time just
 /// before that chunk's statistics, so that the fused add-and-normalize reads its long rows'

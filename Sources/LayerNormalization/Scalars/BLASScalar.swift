@@ -24,15 +24,19 @@ where Self.RawSignificand: FixedWidthInteger {
   ///   - count: the number of elements, at least 0.
   static func _blasSum(_ x: UnsafePointer<Self>, count: Int) -> Double
 
-  /// `sum(x[i])` for `i` in `0..<count`, in `Double`, from the AVX2 kernel `lnk_row_sum`
-  /// (256-bit vectors on every CPU that has them): the sum behind the shift of LayerNorm
-  /// rows of up to `LNK_KERNEL_SUM_ROW_BYTES`, which `lnk_finish_rows` also takes itself.
-  /// Only where the CPU runs the vector kernels (see `shiftSum(_:count:)`).
+  /// A LayerNorm row's moments as the AVX2 kernels take them for a row handed no sum (the
+  /// C kernel `lnk_row_moments`): `(shift, sum(x[i] - shift), sum((x[i] - shift)^2))` for
+  /// `i` in `0..<count`, in `Double`, where `shift` is the mean of the first 32 elements,
+  /// or the rounded mean where that lies too far from it (see `LNK_ROUGH_SHIFTS`); a row of
+  /// fewer than 32 elements takes the rounded mean. Only where the CPU runs the vector
+  /// kernels (see `layerMoments(_:count:)`).
   ///
   /// - Parameters:
   ///   - x: `count` contiguous elements.
-  ///   - count: the number of elements, at least 0.
-  static func _kernelSum(_ x: UnsafePointer<Self>, count: Int) -> Double
+  ///   - count: the number of elements, at least 1.
+  static func _kernelMoments(
+    _ x: UnsafePointer<Self>, count: Int
+  ) -> (shift: Self, sum: Double, squares: Double)
 
   /// `sum(x[i] * y[i])` for `i` in `0..<count`, in `Double` (BLAS `sdot` / `ddot`, over
   /// blocks of ``blasBlockLength`` elements).
@@ -94,8 +98,8 @@ where Self.RawSignificand: FixedWidthInteger {
 
   /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
   /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
-  /// For LayerNorm only, `sums` may be nil: each row's sum is then taken here, as
-  /// `shiftSum(_:count:)` takes it.
+  /// For LayerNorm only, `sums` may be nil: each row's moments are then taken as
+  /// `layerMoments(_:count:)` takes them.
   /// Rows whose moments the fast passes cannot represent are left for the careful path:
   /// their indices go to `extreme`, and their count is returned. `prefetch` names memory
   /// the caller reads next (the next block of rows), and `alsoPrefetch` as many elements

@@ -18,10 +18,16 @@ extension Double: BLASScalar {
     return total
   }
 
-  /// The AVX2 kernel `lnk_row_sum` (only where the CPU has it).
+  /// The AVX2 kernel `lnk_row_moments` (only where the CPU has it).
   @inline(__always)
-  public static func _kernelSum(_ x: UnsafePointer<Double>, count: Int) -> Double {
-    lnk_row_sum_f64(x, count)
+  public static func _kernelMoments(
+    _ x: UnsafePointer<Double>, count: Int
+  ) -> (shift: Double, sum: Double, squares: Double) {
+    var shift: Double = 0
+    var sum = 0.0
+    var squares = 0.0
+    lnk_row_moments_f64(x, count, &shift, &sum, &squares)
+    return (shift, sum, squares)
   }
 
   /// `cblas_ddot` over blocks of ``blasBlockLength`` elements, added in order, so that

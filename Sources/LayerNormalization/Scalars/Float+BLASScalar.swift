@@ -22,10 +22,16 @@ extension Float: BLASScalar {
     return total
   }
 
-  /// The AVX2 kernel `lnk_row_sum` (only where the CPU has it).
+  /// The AVX2 kernel `lnk_row_moments` (only where the CPU has it).
   @inline(__always)
-  public static func _kernelSum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-    lnk_row_sum_f32(x, count)
+  public static func _kernelMoments(
+    _ x: UnsafePointer<Float>, count: Int
+  ) -> (shift: Float, sum: Double, squares: Double) {
+    var shift: Float = 0
+    var sum = 0.0
+    var squares = 0.0
+    lnk_row_moments_f32(x, count, &shift, &sum, &squares)
+    return (shift, sum, squares)
   }
 
   /// `cblas_sdot` over blocks of ``blasBlockLength`` elements, the block sums added in

@@ -64,20 +64,25 @@ void lnk_add_f32(const float *a, const float *b, float *y, ptrdiff_t n, float *c
 void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, double *copy,
                  ptrdiff_t ahead);
 
-/// LayerNorm rows of up to this many bytes take the sum behind their shift m0 from
-/// lnk_row_sum, not from BLAS: lnk_finish_rows takes it itself when `sums` is NULL, sixteen
-/// rows at a time, where one BLAS call per row cost about a tenth of the forward of such
-/// rows (the Swift layer and the probes read this constant).
-#define LNK_KERNEL_SUM_ROW_BYTES 512
+/// LayerNorm rows handed no sums take their moments about a rough shift, the mean of their
+/// first 4 * LANES elements, and again about the rounded mean only where the rough shift
+/// lies too far from it (see lnk_rough_shift in KernelTemplate.h): a pass fewer than a
+/// first-pass sum. Defined since the Swift layer hands lnk_finish_rows no sums for any
+/// LayerNorm row (the probes read it).
+#define LNK_ROUGH_SHIFTS 1
 
-/// sum(x[i]) for i < n: four accumulators of 256-bit vectors in T (on every CPU with AVX2,
-/// so the same bits whatever the vector width), added in Double with the last elements.
-double lnk_row_sum_f32(const float *x, ptrdiff_t n);
-double lnk_row_sum_f64(const double *x, ptrdiff_t n);
+/// A LayerNorm row's moments exactly as lnk_finish_rows takes them for a row handed no
+/// sum: *sum = sum(x - *shift), *squares = sum((x - *shift)^2) in Double, with *shift the
+/// rough shift or the rounded mean (see LNK_ROUGH_SHIFTS). A row of fewer than 32 elements
+/// (which lnk_finish_rows never sees) is shifted by its rounded mean, from a sum first.
+void lnk_row_moments_f32(const float *x, ptrdiff_t n, float *shift, double *sum,
+                         double *squares);
+void lnk_row_moments_f64(const double *x, ptrdiff_t n, double *shift, double *sum,
+                         double *squares);
 
 /// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
-/// centered (LayerNorm): sums[r] = sum(x_r), or with `sums` NULL (centered only) each
-/// row's lnk_row_sum taken here; m0 = (T)(sums[r] / n), moments of x - m0,
+/// centered (LayerNorm): sums[r] = sum(x_r), m0 = (T)(sums[r] / n), or with `sums` NULL
+/// (centered only, n >= 32) m0 a rough shift (see LNK_ROUGH_SHIFTS); moments of x - m0,
 /// mean = m0 + c, var = q - c^2, rstd = 1 / sqrt(var + eps),
 /// y = ((x - m0) - c) * rstd * w + b.  Not centered (RMSNorm): sums[r] = sum(x_r^2),
 /// rstd = 1 / sqrt(sums[r] / n + eps), y = x * rstd * w. mean and rstd may be NULL.
