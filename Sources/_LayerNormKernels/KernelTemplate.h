@@ -592,10 +592,10 @@ static inline LNK_TARGET void LNK_NAME(lnk_reshift_if_far)(const T *x, ptrdiff_t
   }
 }
 
-LNK_TARGET void LNK_NAME(lnk_row_moments)(const T *x, ptrdiff_t n, T *shift, double *sum,
-                                          double *squares) {
+LNK_TARGET void LNK_NAME(lnk_row_moments)(const T *x, ptrdiff_t n, const T *next, T *shift,
+                                          double *sum, double *squares) {
   *shift = LNK_NAME(lnk_first_shift)(x, n);
-  LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, NULL, 0);
+  LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, (const char *)next, 0);
   LNK_NAME(lnk_reshift_if_far)(x, n, shift, sum, squares);
 }
 

@@ -352,8 +352,8 @@ int lnk_select_avx512(int enabled) { (void)enabled; return 0; }
 void lnk_store_fence(void) {}
 void lnk_moments_f32(const float *x, float s, ptrdiff_t n, double *a, double *b, const float *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }
 void lnk_moments_f64(const double *x, double s, ptrdiff_t n, double *a, double *b, const double *next) { (void)x; (void)s; (void)n; (void)next; *a = 0; *b = 0; }
-void lnk_row_moments_f32(const float *x, ptrdiff_t n, float *s, double *a, double *b) { (void)x; (void)n; *s = 0; *a = 0; *b = 0; }
-void lnk_row_moments_f64(const double *x, ptrdiff_t n, double *s, double *a, double *b) { (void)x; (void)n; *s = 0; *a = 0; *b = 0; }
+void lnk_row_moments_f32(const float *x, ptrdiff_t n, const float *next, float *s, double *a, double *b) { (void)x; (void)n; (void)next; *s = 0; *a = 0; *b = 0; }
+void lnk_row_moments_f64(const double *x, ptrdiff_t n, const double *next, double *s, double *a, double *b) { (void)x; (void)n; (void)next; *s = 0; *a = 0; *b = 0; }
 void lnk_normalize_f32(const float *x, float *y, ptrdiff_t n, float s, float c, float r, const float *w, const float *b, int t, const void *a) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; (void)a; }
 void lnk_normalize_f64(const double *x, double *y, ptrdiff_t n, double s, double c, double r, const double *w, const double *b, int t, const void *a) { (void)x; (void)y; (void)n; (void)s; (void)c; (void)r; (void)w; (void)b; (void)t; (void)a; }
 void lnk_normalize_pair_f32(const float *x0, float *y0, float s0, float c0, float r0, const float *x1, float *y1, float s1, float c1, float r1, ptrdiff_t n, const float *w, const float *b, int t) { (void)x0; (void)y0; (void)s0; (void)c0; (void)r0; (void)x1; (void)y1; (void)s1; (void)c1; (void)r1; (void)n; (void)w; (void)b; (void)t; }

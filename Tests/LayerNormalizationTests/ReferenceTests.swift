@@ -76,7 +76,7 @@ struct ReferenceTests {
   /// rows whose first 32 elements are pushed off by 0 to 1000 half-widths of the rest's
   /// spread (both sides of where the kernel takes them again), a sorted row and a row
   /// with an outlier first, at three offsets.
-  @Test("Rows whose first 32 elements lie apart from the rest", arguments: [32, 33, 100, 768, 4097, 16000, 32000])
+  @Test("Rows whose first 32 elements lie apart from the rest", arguments: [32, 33, 100, 768, 4097, 16000, 32000, 40000])
   func firstElementsApart(_ n: Int) throws {
     try checkFirstElementsApart(Float.self, n)
     try checkFirstElementsApart(Double.self, n)

@@ -402,7 +402,7 @@ func normalizeLongRows<Scalar: BLASScalar>(
 /// `sums` is nil): the portable Swift version of the C kernel `lnk_finish_rows`.
 ///
 /// LayerNorm uses a shifted two-pass scheme so that a large offset does not cancel:
-/// 1. `m0 = sum(x) / n` (pass 1, BLAS; when handed no sums, ``layerMoments(_:count:)``
+/// 1. `m0 = sum(x) / n` (pass 1, BLAS; when handed no sums, ``layerMoments(_:count:fetching:)``
 ///    takes steps 1 and 2), rounded to Scalar;
 /// 2. `c = sum(x - m0) / n` and `q = sum((x - m0)^2) / n` in Double, where `x - m0` is
 ///    exact for values close to `m0`; then `mean = m0 + c` and `var = q - c^2` (`c` is only

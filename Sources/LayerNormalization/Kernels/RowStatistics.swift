@@ -24,9 +24,10 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
 }
 
 /// LayerNorm's moments of a row that is not long, exactly as the forward takes them:
-/// `(shift, sum(x - shift), sum((x - shift)^2))` in Double. Where the CPU runs the vector
+/// `(shift, sum(x - shift), sum((x - shift)^2))` in Double, fetching the first half of
+/// `next` (`n` elements read next) along the way. Where the CPU runs the vector
 /// kernels, the shift is the mean of the row's first 32 elements, or the rounded mean where
-/// that lies too far from it (``BLASScalar/_kernelMoments(_:count:)``: one pass over most
+/// that lies too far from it (``BLASScalar/_kernelMoments(_:count:fetching:)``: one pass over most
 /// rows); elsewhere it is the rounded mean from a BLAS sum, a pass of its own.
 ///
 /// The pass saved, measured against the BLAS sum per row (the kernel's own sum for rows up
@@ -37,11 +38,11 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
 /// to 512 bytes within noise (Float 2048x4096 2158-2335 against 2227-2339 us, four runs).
 @inline(__always)
 func layerMoments<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int
+  _ x: UnsafePointer<Scalar>, count n: Int, fetching next: UnsafePointer<Scalar>? = nil
 ) -> (shift: Scalar, sum: Double, squares: Double) {
-  if hasVectorKernels { return Scalar._kernelMoments(x, count: n) }
+  if hasVectorKernels { return Scalar._kernelMoments(x, count: n, fetching: next) }
   let m0 = Scalar(Scalar._blasSum(x, count: n) / Double(n))
-  let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: nil)
+  let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: next)
   return (m0, moments.sum, moments.squares)
 }
 
@@ -56,7 +57,7 @@ struct RowStatistics<Scalar: BLASScalar> {
 }
 
 /// A row's statistics exactly as the forward computes them: LayerNorm's shifted moments
-/// (``layerMoments(_:count:)``; long rows a chunk at a time), RMSNorm's mean of squares from
+/// (``layerMoments(_:count:fetching:)``; long rows a chunk at a time), RMSNorm's mean of squares from
 /// a BLAS dot, and the careful path for the rows those cannot represent.
 @inline(__always)
 func rowStatistics<Scalar: BLASScalar>(
@@ -97,7 +98,7 @@ func ordinaryRowStatistics<Scalar: BLASScalar>(
   }
 }
 
-/// LayerNorm's statistics from its moments about `shift` (see ``layerMoments(_:count:)``);
+/// LayerNorm's statistics from its moments about `shift` (see ``layerMoments(_:count:fetching:)``);
 /// `nil` when the moments need the careful path (see
 /// ``momentsAreOrdinary(sum:squares:count:as:)``).
 @inline(__always)
@@ -113,12 +114,14 @@ func layerStatistics<Scalar: BLASScalar>(
   return RowStatistics(shift: shift, center: Scalar(c), rstd: 1 / (variance + eps).squareRoot())
 }
 
-/// LayerNorm's statistics of a long row, a 16 KiB chunk at a time: the chunk's BLAS sum
-/// gives its rounded mean `m`, the moments of `x - m` are taken at once while the chunk is
-/// still in L1, and the chunks are merged in Double (Chan, Golub and LeVeque's pairwise
-/// update), so the row is read from memory once for its statistics instead of twice. Each
-/// chunk is shifted by its own mean, so a large offset cancels no digits, as in the
-/// row-at-a-time scheme. The means are kept as offsets from the first chunk's `m`, and the
+/// LayerNorm's statistics of a long row, a 16 KiB chunk at a time: each chunk's moments
+/// about its own shift `m` (``layerMoments(_:count:fetching:)``: a rough shift kept only
+/// close to the chunk's mean where the CPU runs the vector kernels, else the chunk's rounded
+/// mean from a BLAS sum, which reads it into L1 first), merged in Double (Chan, Golub and
+/// LeVeque's pairwise update), so the row is read from memory once for its statistics
+/// instead of twice. Each chunk is shifted by a value near its own mean, so a large offset
+/// cancels no digits, as in the row-at-a-time scheme. The shifts are kept as offsets from
+/// the first chunk's `m`, and the
 /// row's mean is returned as a rounded shift and the remainder (the center), which the write
 /// pass subtracts one after the other: a Double row keeps the digits below its mean's last
 /// bit, as ``layerStatistics(shift:sum:squares:count:eps:)`` does. `nil` when the row needs
@@ -146,12 +149,12 @@ func chunkedLayerStatistics<Scalar: BLASScalar>(
         input + start, residual + start, into: UnsafeMutablePointer(mutating: x + start),
         count: length, streamingCopy: nil, ahead: start + 2 * chunk <= n ? chunk : 0)
     }
-    let m = Scalar(Scalar._blasSum(x + start, count: length) / count)
-    if start == 0 { reference = Double(m) }
-    // While the chunk is in L1, and fetching the next chunk (measured at 16x65536 in
-    // Scripts/probe.sh long-rows: 7-15 % faster).
+    // Fetching the next chunk (measured at 16x65536 in Scripts/probe.sh long-rows: 7-15 %
+    // faster).
     let next = forming == nil && start + 2 * chunk <= n ? x + start + chunk : nil
-    let moments = Scalar._shiftedMoments(x + start, shift: m, count: length, fetching: next)
+    let moments = layerMoments(x + start, count: length, fetching: next)
+    let m = moments.shift
+    if start == 0 { reference = Double(m) }
     guard moments.sum.isFinite, moments.squares.isFinite else {
       if let (input, residual) = forming, start + length < n {
         // The rest of the sum, for the careful path.

@@ -21,12 +21,12 @@ extension Double: BLASScalar {
   /// The AVX2 kernel `lnk_row_moments` (only where the CPU has it).
   @inline(__always)
   public static func _kernelMoments(
-    _ x: UnsafePointer<Double>, count: Int
+    _ x: UnsafePointer<Double>, count: Int, fetching next: UnsafePointer<Double>?
   ) -> (shift: Double, sum: Double, squares: Double) {
     var shift: Double = 0
     var sum = 0.0
     var squares = 0.0
-    lnk_row_moments_f64(x, count, &shift, &sum, &squares)
+    lnk_row_moments_f64(x, count, next, &shift, &sum, &squares)
     return (shift, sum, squares)
   }
 

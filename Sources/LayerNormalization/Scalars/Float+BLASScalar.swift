@@ -25,12 +25,12 @@ extension Float: BLASScalar {
   /// The AVX2 kernel `lnk_row_moments` (only where the CPU has it).
   @inline(__always)
   public static func _kernelMoments(
-    _ x: UnsafePointer<Float>, count: Int
+    _ x: UnsafePointer<Float>, count: Int, fetching next: UnsafePointer<Float>?
   ) -> (shift: Float, sum: Double, squares: Double) {
     var shift: Float = 0
     var sum = 0.0
     var squares = 0.0
-    lnk_row_moments_f32(x, count, &shift, &sum, &squares)
+    lnk_row_moments_f32(x, count, next, &shift, &sum, &squares)
     return (shift, sum, squares)
   }
 

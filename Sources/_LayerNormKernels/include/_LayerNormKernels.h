@@ -75,10 +75,12 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
 /// sum: *sum = sum(x - *shift), *squares = sum((x - *shift)^2) in Double, with *shift the
 /// rough shift or the rounded mean (see LNK_ROUGH_SHIFTS). A row of fewer than 32 elements
 /// (which lnk_finish_rows never sees) is shifted by its rounded mean, from a sum first.
-void lnk_row_moments_f32(const float *x, ptrdiff_t n, float *shift, double *sum,
-                         double *squares);
-void lnk_row_moments_f64(const double *x, ptrdiff_t n, double *shift, double *sum,
-                         double *squares);
+/// `next` (may be NULL): n elements read next, whose first half is fetched along the way,
+/// as lnk_moments fetches.
+void lnk_row_moments_f32(const float *x, ptrdiff_t n, const float *next, float *shift,
+                         double *sum, double *squares);
+void lnk_row_moments_f64(const double *x, ptrdiff_t n, const double *next, double *shift,
+                         double *sum, double *squares);
 
 /// Finishes `rows` rows of `n` elements whose first-pass reductions are in `sums`:
 /// centered (LayerNorm): sums[r] = sum(x_r), m0 = (T)(sums[r] / n), or with `sums` NULL
