@@ -592,11 +592,39 @@ static inline LNK_TARGET void LNK_NAME(lnk_reshift_if_far)(const T *x, ptrdiff_t
   }
 }
 
+// One row's moments about its first shift, taken again where that lies too far from the
+// mean; `ahead` and `also` are fetched as lnk_moments_avx2 fetches them. lnk_finish_rows
+// is compiled for the baseline CPU, so the AVX2 helpers are not inlined into it: one call
+// per row here instead of three (the shift, the moments, the check), kernel-ab against
+// f0e1df9, two runs, the same bits: Double 16384x256 1855-1957 against 1930-2033 us,
+// 65536x64 2477-2513 against 2548-2562, other shapes within 2 %. lnk_finish_rows compiled
+// for AVX2 instead was faster still (Double 16384x256 1722-1724 against 1949-1992 us) but
+// changed the bits of Double rows of 6-8 KiB (4096x768, 8192x1024); the Swift layer's
+// recomputed statistics must match the kernel's, so it stays as it is.
+static LNK_TARGET void LNK_NAME(lnk_shifted_row_moments)(const T *x, ptrdiff_t n, T *shift,
+                                                         double *sum, double *squares,
+                                                         const char *ahead, ptrdiff_t also) {
+  *shift = LNK_NAME(lnk_first_shift)(x, n);
+  LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, ahead, also);
+  LNK_NAME(lnk_reshift_if_far)(x, n, shift, sum, squares);
+}
+
 LNK_TARGET void LNK_NAME(lnk_row_moments)(const T *x, ptrdiff_t n, const T *next, T *shift,
                                           double *sum, double *squares) {
-  *shift = LNK_NAME(lnk_first_shift)(x, n);
-  LNK_NAME(lnk_moments_avx2)(x, *shift, n, sum, squares, (const char *)next, 0);
-  LNK_NAME(lnk_reshift_if_far)(x, n, shift, sum, squares);
+  LNK_NAME(lnk_shifted_row_moments)(x, n, shift, sum, squares, (const char *)next, 0);
+}
+
+// lnk_first_shift and lnk_reshift_if_far over `rows` rows `n` apart: a group's, in one call
+// each.
+static LNK_TARGET void LNK_NAME(lnk_first_shifts)(const T *x, ptrdiff_t n, ptrdiff_t rows,
+                                                  T *shift) {
+  for (ptrdiff_t k = 0; k < rows; k++) shift[k] = LNK_NAME(lnk_first_shift)(x + k * n, n);
+}
+
+static LNK_TARGET void LNK_NAME(lnk_reshift_far_rows)(const T *x, ptrdiff_t n, ptrdiff_t rows,
+                                                      T *shift, double *sum, double *squares) {
+  for (ptrdiff_t k = 0; k < rows; k++)
+    LNK_NAME(lnk_reshift_if_far)(x + k * n, n, &shift[k], &sum[k], &squares[k]);
 }
 
 // lnk_finish_rows, `group_rows` (16, 8, 4 or 1, a constant where inlined) rows at a time:
@@ -641,8 +669,7 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
     // groups are LayerNorm's only, see lnk_finish_rows).
     const int together = group_rows >= 4 && group == group_rows && lnk_use_avx512();
     // LayerNorm rows handed no sums: rough shifts (see lnk_rough_shift).
-    if (centered && !sums)
-      for (ptrdiff_t k = 0; k < group; k++) shift[k] = LNK_NAME(lnk_first_shift)(x + (first + k) * n, n);
+    if (centered && !sums && together) LNK_NAME(lnk_first_shifts)(x + first * n, n, group, shift);
     for (ptrdiff_t k = 0; k < group; k++) {
       const ptrdiff_t r = first + k;
       const char *ahead = along ? (const char *)next + r * row_bytes : NULL;
@@ -655,13 +682,16 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
           if (also_next) LNK_FETCH((const char *)also_next + fetched, l2);
         }
       }
-      if (centered) {
-        if (sums) shift[k] = (T)(sums[r] / count);
-        if (!together)
-          LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
-      } else {
+      if (!centered) {
         // RMSNorm: the same statistics with a zero sum (c = 0, variance = sums[r] / n).
         squares[k] = sums[r];
+      } else if (sums) {
+        shift[k] = (T)(sums[r] / count);
+        if (!together)
+          LNK_NAME(lnk_moments_avx2)(x + r * n, shift[k], n, &sum[k], &squares[k], ahead, also);
+      } else if (!together) {
+        LNK_NAME(lnk_shifted_row_moments)(x + r * n, n, &shift[k], &sum[k], &squares[k], ahead,
+                                          also);
       }
     }
     if (together)
@@ -669,9 +699,8 @@ static inline __attribute__((always_inline)) ptrdiff_t LNK_NAME(lnk_finish_group
         LNK_NAME(lnk_moments4_avx512)(
             x + (first + k) * n, n, shift + k, sum + k, squares + k,
             along ? (const char *)next + (first + k) * row_bytes : NULL, also);
-    if (centered && !sums)
-      for (ptrdiff_t k = 0; k < group; k++)
-        LNK_NAME(lnk_reshift_if_far)(x + (first + k) * n, n, &shift[k], &sum[k], &squares[k]);
+    if (centered && !sums && together)
+      LNK_NAME(lnk_reshift_far_rows)(x + first * n, n, group, shift, sum, squares);
     if (group_rows >= 8) {
       for (ptrdiff_t k = 0; k < group_rows; k += 8)
         lnk_statistics8(sum + k, squares + k, count, eps, center + k, scale + k);
