@@ -5,8 +5,9 @@ up to 1.5x faster or slower from one minute to the next (and within one process)
 numbers taken a minute apart, as in a round of Scripts/compare-peers.sh, can tip a ratio
 near a target either way.
 
-The scheme is Scripts/probes/forward-scheme.c (the package's BLAS sums and C kernels over
-its blocks of rows, one ctypes call) built into a shared library by Scripts/probe.sh; the
+The scheme is Scripts/probes/forward-scheme.c (the package's C kernels over its blocks of
+rows, which since 23796e2 take every LayerNorm row's moments without a BLAS pass; one
+ctypes call) built into a shared library by Scripts/probe.sh; the
 Swift layer (checks, the choice of path) is not included, and the ctypes call costs about
 as much as PyTorch's Python dispatch. PyTorch allocates its output, as in shared/bench;
 the package writes into one caller-owned output.

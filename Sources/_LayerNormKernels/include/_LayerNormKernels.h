@@ -65,7 +65,7 @@ void lnk_add_f64(const double *a, const double *b, double *y, ptrdiff_t n, doubl
                  ptrdiff_t ahead);
 
 /// LayerNorm rows handed no sums take their moments about a rough shift, the mean of their
-/// first 4 * LANES elements, and again about the rounded mean only where the rough shift
+/// first 32 elements, and again about the rounded mean only where the rough shift
 /// lies too far from it (see lnk_rough_shift in KernelTemplate.h): a pass fewer than a
 /// first-pass sum. Defined since the Swift layer hands lnk_finish_rows no sums for any
 /// LayerNorm row (the probes read it).
