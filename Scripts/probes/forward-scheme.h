@@ -1,8 +1,8 @@
 // The package's forward over blocks of rows, for the probes that time it (kernel-ab,
 // forward-vs-torch): as forwardRows in Sources/LayerNormalization/Kernels/ForwardKernel.swift
 // drives it for rows of 32 elements to 128 KiB, a BLAS sum per row over a block of 8192
-// elements (none for rows up to KERNEL_SUM_BYTES, whose moments the kernel takes alone), then
-// lnk_finish_rows over the block, fetching the next block when the input outgrows L2
+// elements (none for rows up to KERNEL_SUM_BYTES, whose moments the kernel takes alone),
+// then lnk_finish_rows over the block, fetching the next block when the input outgrows L2
 // (512 KiB). Long rows, short rows, the careful path and threads are the callers' (or
 // left out).
 #ifndef FORWARD_SCHEME_H
@@ -26,8 +26,8 @@
 // Defines `static long NAME(x, y, rows, n, w, b, mean, rstd, streaming)`, returning the
 // count of rows left for the careful path. SUM(n, row, 1) is the BLAS sum (cblas_ssum or
 // cblas_dsum), skipped (sums NULL) for rows of up to KERNEL_SUM_BYTES (THIS_TREE_SUM_BYTES
-// for this tree: every row); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming, in_cache, next,
-// next_bytes, extreme) calls a build of lnk_finish_rows (eps 1e-5, centered, no second
+// for this tree: every row); FINISH(x, y, rows, n, sums, w, b, mean, rstd, streaming,
+// in_cache, next, next_bytes, extreme) calls a build of lnk_finish_rows (eps 1e-5, centered, no second
 // region); in_cache is set for an input under 8 MiB, as the package sets it.
 // This tree's lnk_finish_rows takes every LayerNorm row's moments alone (LNK_ROUGH_SHIFTS).
 #define THIS_TREE_SUM_BYTES (1L << 40)

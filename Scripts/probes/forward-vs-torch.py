@@ -7,9 +7,9 @@ near a target either way.
 
 The scheme is Scripts/probes/forward-scheme.c (the package's C kernels over its blocks of
 rows, which since 23796e2 take every LayerNorm row's moments without a BLAS pass; one
-ctypes call) built into a shared library by Scripts/probe.sh; the
-Swift layer (checks, the choice of path) is not included, and the ctypes call costs about
-as much as PyTorch's Python dispatch. PyTorch allocates its output, as in shared/bench;
+ctypes call) built into a shared library by Scripts/probe.sh; the Swift layer (checks, the
+choice of path) is not included, and the ctypes call costs about as much as PyTorch's
+Python dispatch. PyTorch allocates its output, as in shared/bench;
 the package writes into one caller-owned output.
 
     Scripts/probe.sh forward-vs-torch [ROWSxCOLS ...]   (default 64x768 4096x768 32768x128)

@@ -259,8 +259,8 @@ func forwardRows<Scalar: BLASScalar>(
         // on which rows share its block, and OpenBLAS's gemv rounds rows differently by
         // their position in the block. LayerNorm skips it where the CPU runs the vector
         // kernels: they take each row's moments about a rough shift (see layerMoments).
-        let sumsInKernel = p.kind == .layer && hasVectorKernels
-        for r in 0..<count where !sumsInKernel {
+        let momentsInKernel = p.kind == .layer && hasVectorKernels
+        for r in 0..<count where !momentsInKernel {
           let row = x + r * n
           switch p.kind {
           case .layer: sums[r] = Scalar._blasSum(row, count: n)
@@ -278,7 +278,7 @@ func forwardRows<Scalar: BLASScalar>(
           fetchNext ? UnsafeBufferPointer(start: p.input + next * n, count: nextCount * n) : nil
         let alsoPrefetch = fetchNext ? p.residual.map { $0 + next * n } : nil
         extremes = Scalar._finishRows(
-          x, into: y, rows: count, count: n, sums: sumsInKernel ? nil : sums.baseAddress!,
+          x, into: y, rows: count, count: n, sums: momentsInKernel ? nil : sums.baseAddress!,
           kind: p.kind, eps: p.eps,
           weight: p.weight, bias: p.bias, mean: mean, rstd: rstd, streaming: streaming,
           inCache: inCache, prefetch: prefetch, alsoPrefetch: alsoPrefetch,
@@ -402,8 +402,8 @@ func normalizeLongRows<Scalar: BLASScalar>(
 /// `sums` is nil): the portable Swift version of the C kernel `lnk_finish_rows`.
 ///
 /// LayerNorm uses a shifted two-pass scheme so that a large offset does not cancel:
-/// 1. `m0 = sum(x) / n` (pass 1, BLAS; when handed no sums, ``layerMoments(_:count:fetching:)``
-///    takes steps 1 and 2), rounded to Scalar;
+/// 1. `m0 = sum(x) / n` (pass 1, BLAS, rounded to Scalar; when handed no sums,
+///    ``layerMoments(_:count:sum:fetching:)`` takes steps 1 and 2);
 /// 2. `c = sum(x - m0) / n` and `q = sum((x - m0)^2) / n` in Double, where `x - m0` is
 ///    exact for values close to `m0`; then `mean = m0 + c` and `var = q - c^2` (`c` is only
 ///    the rounding error of `m0`, so `c^2` is tiny);
@@ -424,14 +424,7 @@ func finishRows<Scalar: BLASScalar>(
     let yr = y + r * n
     switch kind {
     case .layer:
-      let moments: (shift: Scalar, sum: Double, squares: Double)
-      if let sums {
-        let m0 = Scalar(sums[r] / count)
-        let shifted = Scalar._shiftedMoments(xr, shift: m0, count: n, fetching: nil)
-        moments = (m0, shifted.sum, shifted.squares)
-      } else {
-        moments = layerMoments(xr, count: n)
-      }
+      let moments = layerMoments(xr, count: n, sum: sums?[r])
       guard
         let statistics = layerStatistics(
           shift: moments.shift, sum: moments.sum, squares: moments.squares, count: n, eps: eps)

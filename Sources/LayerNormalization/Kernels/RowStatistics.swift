@@ -25,10 +25,11 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
 
 /// LayerNorm's moments of a row that is not long, exactly as the forward takes them:
 /// `(shift, sum(x - shift), sum((x - shift)^2))` in Double, fetching the first half of
-/// `next` (`n` elements read next) along the way. Where the CPU runs the vector
-/// kernels, the shift is the mean of the row's first 32 elements, or the rounded mean where
-/// that lies too far from it (``BLASScalar/_kernelMoments(_:count:fetching:)``: one pass over most
-/// rows); elsewhere it is the rounded mean from a BLAS sum, a pass of its own.
+/// `next` (`n` elements read next) along the way. Given the row's `sum` (the forward's BLAS
+/// pass), the shift is the rounded mean. Otherwise, where the CPU runs the vector kernels,
+/// it is the mean of the row's first 32 elements, or the rounded mean where that lies too
+/// far from it (``BLASScalar/_kernelMoments(_:count:fetching:)``: one pass over most rows);
+/// elsewhere it is the rounded mean from a BLAS sum, a pass of its own.
 ///
 /// The pass saved, measured against the BLAS sum per row (the kernel's own sum for rows up
 /// to 512 bytes) it replaced: two builds, one thread, three alternating runs, Float 64x768
@@ -38,10 +39,11 @@ func statisticsChunk<Scalar: BLASScalar>(of type: Scalar.Type) -> Int {
 /// to 512 bytes within noise (Float 2048x4096 2158-2335 against 2227-2339 us, four runs).
 @inline(__always)
 func layerMoments<Scalar: BLASScalar>(
-  _ x: UnsafePointer<Scalar>, count n: Int, fetching next: UnsafePointer<Scalar>? = nil
+  _ x: UnsafePointer<Scalar>, count n: Int, sum: Double? = nil,
+  fetching next: UnsafePointer<Scalar>? = nil
 ) -> (shift: Scalar, sum: Double, squares: Double) {
-  if hasVectorKernels { return Scalar._kernelMoments(x, count: n, fetching: next) }
-  let m0 = Scalar(Scalar._blasSum(x, count: n) / Double(n))
+  if sum == nil && hasVectorKernels { return Scalar._kernelMoments(x, count: n, fetching: next) }
+  let m0 = Scalar((sum ?? Scalar._blasSum(x, count: n)) / Double(n))
   let moments = Scalar._shiftedMoments(x, shift: m0, count: n, fetching: next)
   return (m0, moments.sum, moments.squares)
 }
@@ -57,8 +59,8 @@ struct RowStatistics<Scalar: BLASScalar> {
 }
 
 /// A row's statistics exactly as the forward computes them: LayerNorm's shifted moments
-/// (``layerMoments(_:count:fetching:)``; long rows a chunk at a time), RMSNorm's mean of squares from
-/// a BLAS dot, and the careful path for the rows those cannot represent.
+/// (``layerMoments(_:count:sum:fetching:)``; long rows a chunk at a time), RMSNorm's mean
+/// of squares from a BLAS dot, and the careful path for the rows those cannot represent.
 @inline(__always)
 func rowStatistics<Scalar: BLASScalar>(
   _ x: UnsafePointer<Scalar>, count n: Int, kind: _NormalizationKind, eps: Double
@@ -98,9 +100,9 @@ func ordinaryRowStatistics<Scalar: BLASScalar>(
   }
 }
 
-/// LayerNorm's statistics from its moments about `shift` (see ``layerMoments(_:count:fetching:)``);
-/// `nil` when the moments need the careful path (see
-/// ``momentsAreOrdinary(sum:squares:count:as:)``).
+/// LayerNorm's statistics from its moments about `shift` (see
+/// ``layerMoments(_:count:sum:fetching:)``); `nil` when the moments need the careful path
+/// (see ``momentsAreOrdinary(sum:squares:count:as:)``).
 @inline(__always)
 func layerStatistics<Scalar: BLASScalar>(
   shift: Scalar, sum: Double, squares: Double, count n: Int, eps: Double
@@ -115,16 +117,15 @@ func layerStatistics<Scalar: BLASScalar>(
 }
 
 /// LayerNorm's statistics of a long row, a 16 KiB chunk at a time: each chunk's moments
-/// about its own shift `m` (``layerMoments(_:count:fetching:)``: a rough shift kept only
-/// close to the chunk's mean where the CPU runs the vector kernels, else the chunk's rounded
-/// mean from a BLAS sum, which reads it into L1 first), merged in Double (Chan, Golub and
-/// LeVeque's pairwise update), so the row is read from memory once for its statistics
-/// instead of twice. Each chunk is shifted by a value near its own mean, so a large offset
-/// cancels no digits, as in the row-at-a-time scheme. The shifts are kept as offsets from
-/// the first chunk's `m`, and the
-/// row's mean is returned as a rounded shift and the remainder (the center), which the write
-/// pass subtracts one after the other: a Double row keeps the digits below its mean's last
-/// bit, as ``layerStatistics(shift:sum:squares:count:eps:)`` does. `nil` when the row needs
+/// about its own shift `m` (``layerMoments(_:count:sum:fetching:)``: a rough shift kept
+/// only close to the chunk's mean where the CPU runs the vector kernels, else the chunk's
+/// rounded mean from a BLAS sum, which reads it into L1 first), merged in Double (Chan,
+/// Golub and LeVeque's pairwise update), so the row is read from memory once for its
+/// statistics instead of twice. Each chunk is shifted by a value near its own mean, so a
+/// large offset cancels no digits, as in the row-at-a-time scheme. The shifts are kept as
+/// offsets from the first chunk's `m`, and the row's mean is returned as a rounded shift
+/// and the remainder (the center), which the write pass subtracts one after the other: a
+/// Double row keeps the digits below its mean's last bit, as ``layerStatistics(shift:sum:squares:count:eps:)`` does. `nil` when the row needs
 /// the careful path.
 ///
 /// With `forming`, the row is `input + residual`, stored into `x` a chunk at a time just

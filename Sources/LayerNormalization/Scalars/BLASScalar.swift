@@ -29,7 +29,7 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `i` in `0..<count`, in `Double`, where `shift` is the mean of the first 32 elements,
   /// or the rounded mean where that lies too far from it (see `LNK_ROUGH_SHIFTS`); a row of
   /// fewer than 32 elements takes the rounded mean. Only where the CPU runs the vector
-  /// kernels (see `layerMoments(_:count:fetching:)`).
+  /// kernels (see `layerMoments(_:count:sum:fetching:)`).
   ///
   /// - Parameters:
   ///   - x: `count` contiguous elements.
@@ -101,7 +101,7 @@ where Self.RawSignificand: FixedWidthInteger {
   /// Finishes `rows` rows of `count` elements given their first-pass reductions `sums`
   /// (`sum(x)` for LayerNorm, `sum(x^2)` for RMSNorm): passes 2 and 3 of the forward.
   /// For LayerNorm only, `sums` may be nil: each row's moments are then taken as
-  /// `layerMoments(_:count:fetching:)` takes them.
+  /// `layerMoments(_:count:sum:fetching:)` takes them.
   /// Rows whose moments the fast passes cannot represent are left for the careful path:
   /// their indices go to `extreme`, and their count is returned. `prefetch` names memory
   /// the caller reads next (the next block of rows), and `alsoPrefetch` as many elements
