@@ -11,7 +11,9 @@
 // at 2048x4096 and 3-5 % at Double 32768x128 in three runs: where a buffer lands matters);
 // each then runs once into its own outputs, and the report says whether the two builds
 // give the same bits. The rows' buffers start KERNEL_AB_OFFSET bytes past a page
-// boundary (default 48, where a large Swift array's elements start; 0 for 32-byte-aligned).
+// boundary (default 48, where a large Swift array's elements start; 0 for 32-byte-aligned);
+// the outputs (y, dx) KERNEL_AB_OUTPUT_AFTER bytes further (default 0), so that they can sit
+// just after the inputs modulo 4096 (see lnk_near_after).
 //
 //   Scripts/probe.sh kernel-ab REV [ROWSxCOLS ...]   (default 64x768 512x16384 2048x4096 32768x128)
 #include <cblas.h>
@@ -74,10 +76,16 @@ OLD_FINISH_DECLARATION(double, f64)
 
 enum { REPEATS = 31 };
 
-static long offset = 48;
+static long offset = 48, output_after = 0;
 // `bytes` at `offset` bytes past a page boundary; free with release().
 static void *placed(size_t bytes) { return (char *)aligned_alloc(4096, bytes + 4096) + offset; }
 static void release(void *p) { free((char *)p - offset); }
+// An output's `bytes`, `output_after` bytes past where placed() puts them; free with
+// release_output().
+static void *placed_output(size_t bytes) {
+  return (char *)aligned_alloc(4096, bytes + 8192) + offset + output_after;
+}
+static void release_output(void *p) { free((char *)p - offset - output_after); }
 
 // Prints both builds' median times for one scheme and whether their outputs agree.
 static void report(const char *name, long rows, long n, double times[2][REPEATS], int same) {
@@ -117,7 +125,7 @@ FORWARD(double, f64)
 #define COMPARE_FORWARD(T, SUFFIX, NAME)                                                      \
   static void compare_forward_##SUFFIX(long rows, long n, int calls) {                        \
     const size_t bytes = rows * n * sizeof(T);                                                \
-    T *x = placed(bytes), *y[2] = {placed(bytes), placed(bytes)};                               \
+    T *x = placed(bytes), *y[2] = {placed_output(bytes), placed_output(bytes)};               \
     T *w = malloc(n * sizeof(T)), *b = malloc(n * sizeof(T));                                 \
     T *mean[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
     T *rstd[2] = {malloc(rows * sizeof(T)), malloc(rows * sizeof(T))};                        \
@@ -141,7 +149,7 @@ FORWARD(double, f64)
     report(NAME, rows, n, times,                                                              \
            !memcmp(y[0], y[1], bytes) && !memcmp(mean[0], mean[1], rows * sizeof(T)) &&       \
                !memcmp(rstd[0], rstd[1], rows * sizeof(T)));                                  \
-    release(x), release(y[0]), release(y[1]), free(w), free(b);                               \
+    release(x), release_output(y[0]), release_output(y[1]), free(w), free(b);                 \
     free(mean[0]), free(mean[1]), free(rstd[0]), free(rstd[1]);                               \
   }
 COMPARE_FORWARD(float, f32, "forward f32 ")
@@ -156,7 +164,7 @@ BACKWARD_BLOCKS(double, f64)
   static void compare_backward_##SUFFIX(long rows, long n, int calls) {                        \
     const size_t bytes = rows * n * sizeof(T);                                                 \
     T *dy = placed(bytes), *x = placed(bytes);                                                 \
-    T *dx[2] = {placed(bytes), placed(bytes)};                                                 \
+    T *dx[2] = {placed_output(bytes), placed_output(bytes)};                                   \
     T *w = aligned_alloc(64, n * sizeof(T));                                                   \
     T *dw[2] = {aligned_alloc(64, n * sizeof(T)), aligned_alloc(64, n * sizeof(T))};           \
     T *db[2] = {aligned_alloc(64, n * sizeof(T)), aligned_alloc(64, n * sizeof(T))};           \
@@ -188,7 +196,7 @@ BACKWARD_BLOCKS(double, f64)
     report(NAME, rows, n, times,                                                               \
            !memcmp(dx[0], dx[1], bytes) && !memcmp(dw[0], dw[1], n * sizeof(T)) &&            \
                !memcmp(db[0], db[1], n * sizeof(T)));                                         \
-    release(dy), release(x), release(dx[0]), release(dx[1]);                                   \
+    release(dy), release(x), release_output(dx[0]), release_output(dx[1]);                     \
     free(w), free(dw[0]), free(dw[1]);                                                         \
     free(db[0]), free(db[1]), free(shift), free(center), free(rstd);                           \
   }
@@ -197,6 +205,7 @@ COMPARE_BACKWARD(double, f64, "backward f64")
 
 int main(int argc, char **argv) {
   if (getenv("KERNEL_AB_OFFSET")) offset = atol(getenv("KERNEL_AB_OFFSET"));
+  if (getenv("KERNEL_AB_OUTPUT_AFTER")) output_after = atol(getenv("KERNEL_AB_OUTPUT_AFTER"));
   const char *fallback[] = {"64x768", "512x16384", "2048x4096", "32768x128"};
   const int shapes = argc > 1 ? argc - 1 : 4;
   for (int k = 0; k < shapes; k++) {
