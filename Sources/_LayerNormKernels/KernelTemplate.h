@@ -287,6 +287,19 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
 // rows of 4 KiB and more 0.78-1.04x (Float 8192x1024 to 2048x4096, Double 8192x512 to
 // 2048x4096). So only rows from 768 bytes to 3 KiB stream from 512-bit vectors. Why longer
 // rows lose is not known: a plain streamed copy runs both widths alike beyond L3.
+// Those measurements had rows on 64-byte boundaries. A row that starts elsewhere (48 bytes
+// into a line, where a Swift array's elements start) streamed its partial lines 16 bytes at
+// a time around 512-bit whole lines, and ran up to 1.7x slower than the 256-bit loop, whose
+// 16-byte halves fill every line alike; so only rows that start on a 64-byte boundary
+// stream from 512-bit vectors. Scripts/probe.sh kernel-ab 615571e with buffers 48 bytes
+// into a page, two runs: Double 32768x128 2797 against 4025 us, 16384x256 2308 against
+// 3858, 16384x224 1851-2116 against 3255-3729, 16384x160 1696-1901 against 2011-2611,
+// 8192x384 1556-1733 against 1988-1999; Float 8192x512 1069-1081 against 1198-1204, 8192x384
+// 811-1004 against 834-878, other Float rows of 768 bytes to 3 KiB within 5 %, Double
+// 8192x192 and 16384x96 0-5 % slower. With 64-byte-aligned buffers nothing changes (the same
+// rows take the same loop). The fused add in the benchmark with --offset 48, two
+// alternating pairs: Double 16384x256 6.7-7.1 against 10.2-10.5 ms, 32768x128 7.6-7.9
+// against 9.9-10.9; Float 16384x256 2.06-2.17 against 2.95-3.08.
 #define LNK_WIDE_STREAM_MIN_BYTES 768
 #define LNK_WIDE_STREAM_MAX_BYTES 3072
 static LNK_TARGET512 void LNK_NAME(lnk_normalize_avx512)(const T *x, T *y, ptrdiff_t n,
@@ -363,6 +376,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
   if (lnk_use_avx512() &&
       (!streaming || (n * (ptrdiff_t)sizeof(T) >= LNK_WIDE_STREAM_MIN_BYTES &&
                       n * (ptrdiff_t)sizeof(T) <= LNK_WIDE_STREAM_MAX_BYTES &&
+                      ((size_t)y & 63) == 0 &&
                       !LNK_NAME(lnk_near_after)(y, x)))) {
     LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, streaming, ahead, also);
     return;
