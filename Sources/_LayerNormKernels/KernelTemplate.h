@@ -41,11 +41,28 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 // 4096x768 1.9-2.3 against 1.5 ms, the backward 5.9-6.1 against 3.6-3.7 ms (commit
 // 0ae4646). There the streamed loops load 128 bytes ahead of their stores instead, which
 // elsewhere measured up to 5 % slower (backward rows of 4096 and 8192, kernel-ab), so only
-// there. Whether `out` sits so after `in`:
-static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in) {
+// there. An output exactly 128 bytes after its input (numpy's arrays sat so in
+// Scripts/probe.sh forward-vs-torch: Double 32768x128 took 4.4 ms against 2.3) is still
+// within the reach of the forward's and the fused add's loads, which run four vectors (128
+// bytes) ahead: kernel-ab e4e220f, 64-byte-aligned inputs, outputs 128 bytes after, two
+// runs, the forward with look-ahead loads there: Float 32768x128 1281-1309 against
+// 1339-1654 us, 4096x768 624-639 against 745-762; Double 4096x768 1032-1131 against
+// 1150-1300, 16384x256 1896-1897 against 1958-1963. The backward, which goes down the row
+// or loads ahead there (see lnk_backward_pipelined), ran its Float rows of up to 512 bytes 3-25 %
+// slower at 128 bytes (65536x64 2121-2234 against 1687-1773 us, 32768x128 1657-1810 against
+// 1493-1709) and its Double rows 10-19 % faster (4096x768 2187-2296 against 2714-2790,
+// 32768x128 3099-3389 against 3393-3722), so it keeps 112. A 512-bit look-ahead loop (256
+// bytes ahead) for the rows that stream from 512-bit vectors was slower than the plain
+// 512-bit loop at 128 and 192 bytes (Double 16384x256 2302-2526 against 1886-2006 us at
+// 128, 32768x128 3555-4132 against 2611-3323 at 192; not kept). Whether `out` sits 1 to
+// `reach` bytes after `in` modulo 4096:
+static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in, size_t reach) {
   const size_t offset = ((size_t)out - (size_t)in) & 4095;
-  return offset > 0 && offset < 128;
+  return offset > 0 && offset <= reach;
 }
+// The reach of the forward's and the fused add's look-ahead loads, and the backward's.
+#define LNK_LOOKAHEAD_REACH 128
+#define LNK_BACKWARD_NEAR_REACH 112
 
 // A streamed row that ends 16 bytes into a vector (4 Float, 2 Double left, at a 16-byte
 // boundary) streams those too: an ordinary store into a line that streamed stores share
@@ -291,7 +308,7 @@ static LNK_TARGET512 void LNK_NAME(lnk_moments4_avx512)(const T *x, ptrdiff_t n,
 // into a line, where a Swift array's elements start) streamed its partial lines 16 bytes at
 // a time around 512-bit whole lines, and ran up to 1.7x slower than the 256-bit loop, whose
 // 16-byte halves fill every line alike; so only rows that start on a 64-byte boundary
-// stream from 512-bit vectors. Scripts/probe.sh kernel-ab 615571e with buffers 48 bytes
+// stream from 512-bit vectors. Scripts/probe.sh kernel-ab fabc135 with buffers 48 bytes
 // into a page, two runs: Double 32768x128 2797 against 4025 us, 16384x256 2308 against
 // 3858, 16384x224 1851-2116 against 3255-3729, 16384x160 1696-1901 against 2011-2611,
 // 8192x384 1556-1733 against 1988-1999; Float 8192x512 1069-1081 against 1198-1204, 8192x384
@@ -377,7 +394,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
       (!streaming || (n * (ptrdiff_t)sizeof(T) >= LNK_WIDE_STREAM_MIN_BYTES &&
                       n * (ptrdiff_t)sizeof(T) <= LNK_WIDE_STREAM_MAX_BYTES &&
                       ((size_t)y & 63) == 0 &&
-                      !LNK_NAME(lnk_near_after)(y, x)))) {
+                      !LNK_NAME(lnk_near_after)(y, x, LNK_LOOKAHEAD_REACH)))) {
     LNK_NAME(lnk_normalize_avx512)(x, y, n, shift, center, rstd, w, b, streaming, ahead, also);
     return;
   }
@@ -391,7 +408,7 @@ static LNK_TARGET void LNK_NAME(lnk_normalize_avx2)(const T *x, T *y, ptrdiff_t 
     // The store's form (one 32-byte store or two 16-byte halves, see lnk_stream_f32) chosen
     // once a row: clang left VSTREAM's alignment test at every store of these loops.
 #define LNK_STREAMED_LOOPS(STORE)                                                              \
-    if (LNK_NAME(lnk_near_after)(y, x)) {                                                      \
+    if (LNK_NAME(lnk_near_after)(y, x, LNK_LOOKAHEAD_REACH)) {                                 \
       if (w && b) { LNK_STREAM_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), v = VADD(v, VLOAD(b + j))) } \
       else if (w) { LNK_STREAM_LOOP(STORE, v = VMUL(v, VLOAD(w + j)), (void)0) }               \
       else if (b) { LNK_STREAM_LOOP(STORE, (void)0, v = VADD(v, VLOAD(b + j))) }               \
@@ -488,7 +505,8 @@ static LNK_TARGET void LNK_NAME(lnk_add_avx2)(const T *a, const T *b, T *y, ptrd
     LNK_FETCH(b + (i) + ahead, l2);                                             \
   }
   if (copy && i + 4 * LANES <= n &&
-      (LNK_NAME(lnk_near_after)(copy, a) || LNK_NAME(lnk_near_after)(copy, b))) {
+      (LNK_NAME(lnk_near_after)(copy, a, LNK_LOOKAHEAD_REACH) ||
+       LNK_NAME(lnk_near_after)(copy, b, LNK_LOOKAHEAD_REACH))) {
     // The streamed copy just after an input (see lnk_near_after): each step's four sums
     // loaded before the previous step's are stored.
     VEC c[4], next[4];
@@ -1882,7 +1900,8 @@ static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
   }
   // dx just after x or dy (see lnk_near_after): the second pass loads ahead of its
   // streamed stores (streaming == 2).
-  if (streaming && dx && (LNK_NAME(lnk_near_after)(dx, x) || LNK_NAME(lnk_near_after)(dx, dy)))
+  if (streaming && dx && (LNK_NAME(lnk_near_after)(dx, x, LNK_BACKWARD_NEAR_REACH) ||
+                          LNK_NAME(lnk_near_after)(dx, dy, LNK_BACKWARD_NEAR_REACH)))
     streaming = 2;
   // PyTorch's case (every gradient, with a weight) gets its own copies of the loops, in
   // which the compiler knows the pointers are there and whether stores stream: 2-10 %
@@ -1919,7 +1938,8 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                        ((size_t)dx & 15) == 0
                  : row_bytes <= LNK_PIPELINED_ROW_BYTES)) {
     const int near = streaming && dx &&
-                     (LNK_NAME(lnk_near_after)(dx, x) || LNK_NAME(lnk_near_after)(dx, dy));
+                     (LNK_NAME(lnk_near_after)(dx, x, LNK_BACKWARD_NEAR_REACH) ||
+                      LNK_NAME(lnk_near_after)(dx, dy, LNK_BACKWARD_NEAR_REACH));
     LNK_NAME(lnk_backward_rows_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
                                           dw, db, near ? 2 : streaming);
     return;
