@@ -42,20 +42,24 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 // 0ae4646). There the streamed loops load 128 bytes ahead of their stores instead, which
 // elsewhere measured up to 5 % slower (backward rows of 4096 and 8192, kernel-ab), so only
 // there. An output exactly 128 bytes after its input (numpy's arrays sat so in
-// Scripts/probe.sh forward-vs-torch: Double 32768x128 took 4.4 ms against 2.3) is still
-// within the reach of the forward's and the fused add's loads, which run four vectors (128
-// bytes) ahead: kernel-ab e4e220f, 64-byte-aligned inputs, outputs 128 bytes after, two
-// runs, the forward with look-ahead loads there: Float 32768x128 1281-1309 against
-// 1339-1654 us, 4096x768 624-639 against 745-762; Double 4096x768 1032-1131 against
-// 1150-1300, 16384x256 1896-1897 against 1958-1963. The backward, which goes down the row
-// or loads ahead there (see lnk_backward_pipelined), ran its Float rows of up to 512 bytes 3-25 %
-// slower at 128 bytes (65536x64 2121-2234 against 1687-1773 us, 32768x128 1657-1810 against
-// 1493-1709) and its Double rows 10-19 % faster (4096x768 2187-2296 against 2714-2790,
-// 32768x128 3099-3389 against 3393-3722), so it keeps 112. A 512-bit look-ahead loop (256
-// bytes ahead) for the rows that stream from 512-bit vectors was slower than the plain
-// 512-bit loop at 128 and 192 bytes (Double 16384x256 2302-2526 against 1886-2006 us at
-// 128, 32768x128 3555-4132 against 2611-3323 at 192; not kept). Whether `out` sits 1 to
-// `reach` bytes after `in` modulo 4096:
+// Scripts/probe.sh forward-vs-torch, where Double 32768x128 took 4.4 ms against 2.3, partly
+// from the 512-bit partial lines of lnk_normalize_avx512) is still within the reach of the
+// forward's and the fused add's loads, which run four vectors (128 bytes) ahead: kernel-ab
+// e4e220f, 64-byte-aligned inputs, outputs 128 bytes after, two runs, the forward with
+// look-ahead loads there: Float 32768x128 1281-1309 against 1339-1654 us, 4096x768 624-639
+// against 745-762; Double 4096x768 1032-1131 against 1150-1300, 16384x256 1896-1897 against
+// 1958-1963; rows 48 bytes into a line (16-byte halves), three runs: Float 32768x128
+// 1366-1414 against 1824-1897, Double 2868-3060 against 4084-4170; but rows 32 bytes into a
+// line (whole 32-byte stores): Double 32768x128 3059-3981 against 2831-3143 (Float
+// 1317-1386 against 1360-1411). The backward, which goes down the row or loads ahead there
+// (see lnk_backward_pipelined), ran its Float rows of up to 512 bytes 3-25 % slower at 128
+// bytes (65536x64 2121-2234 against 1687-1773 us, 32768x128 1657-1810 against 1493-1709)
+// and its Double rows 10-19 % faster (4096x768 2187-2296 against 2714-2790, 32768x128
+// 3099-3389 against 3393-3722), so it keeps 112. A 512-bit look-ahead loop (256 bytes
+// ahead) for the rows that stream from 512-bit vectors was slower than the plain 512-bit
+// loop at 128 and 192 bytes (Double 16384x256 2302-2526 against 1886-2006 us at 128,
+// 32768x128 3555-4132 against 2611-3323 at 192; not kept). Whether `out` sits 1 to `reach`
+// bytes after `in` modulo 4096:
 static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in, size_t reach) {
   const size_t offset = ((size_t)out - (size_t)in) & 4095;
   return offset > 0 && offset <= reach;
