@@ -88,8 +88,15 @@ static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in, size
 // Double 2048x8192 6669-7180 against 7063-7561; rows of 4 KiB unchanged. The loads keep
 // part of the difference (rows of 32 KiB or more still ran up to 10 % faster 16 or 48
 // bytes into a line), and cannot take it: the first pass's lanes are a function of the
-// element index, not of the address.
-#define LNK_HALVES_ROW_BYTES (32 * 1024)
+// element index, not of the address. That was 32 KiB until 16 KiB rows were measured on
+// this Zen 4 machine (kernel-ab 0027c9f with KERNEL_AB_OFFSET=0, two runs, halves from 16
+// KiB against from 32 KiB): the forward Float 2048x4096 1961-2001 against 2206-2243 us
+// (the benchmark had it at 1.83 ms 48 bytes into a line against 2.40 on lines), Double
+// 4096x2048 4891-5206 against 5392-5615, 2048x2048 1961-2399 against 2189-2608; the
+// backward Float 2048x4096 4462-4751 against 4693-4987, Double within 1 %. From 8 KiB,
+// rows of 8 KiB gained nothing (Float 4096x2048 1414 against 1355, 2048x2048 692 against
+// 668), and rows of 4 KiB and under keep whole stores (above).
+#define LNK_HALVES_ROW_BYTES (16 * 1024)
 
 // The end of a chunk of the moments loop, shared by the one-row and four-row loops so that
 // they round alike: the last whole vectors (at most three) to the chains in rotation, the
