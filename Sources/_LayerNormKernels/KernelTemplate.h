@@ -55,18 +55,22 @@ static inline LNK_TARGET double LNK_NAME(lnk_hsum)(VEC v) { return VHSUM_DOUBLE(
 // (see lnk_backward_pipelined), ran its Float rows of up to 512 bytes 3-25 % slower at 128
 // bytes (65536x64 2121-2234 against 1687-1773 us, 32768x128 1657-1810 against 1493-1709)
 // and its Double rows 10-19 % faster (4096x768 2187-2296 against 2714-2790, 32768x128
-// 3099-3389 against 3393-3722), so it keeps 112. A 512-bit look-ahead loop (256 bytes
-// ahead) for the rows that stream from 512-bit vectors was slower than the plain 512-bit
-// loop at 128 and 192 bytes (Double 16384x256 2302-2526 against 1886-2006 us at 128,
-// 32768x128 3555-4132 against 2611-3323 at 192; not kept). Whether `out` sits 1 to `reach`
-// bytes after `in` modulo 4096:
+// 3099-3389 against 3393-3722), so its rows under 1 KiB keep 112; rows of 1 KiB or more
+// take 128 (kernel-ab fe49b19, outputs 128 bytes after, two runs: Float 16384x256 1417-1482
+// against 1517-1608 us, 4096x768 1026-1030 against 1060-1070; Double 16384x256 3143-3145
+// against 3729-3759, 4096x768 2033-2043 against 2466-2555, 32768x128 3138-3283 against
+// 3210-3452). A 512-bit look-ahead loop (256 bytes ahead) for the rows that stream from
+// 512-bit vectors was slower than the plain 512-bit loop at 128 and 192 bytes (Double
+// 16384x256 2302-2526 against 1886-2006 us at 128, 32768x128 3555-4132 against 2611-3323 at
+// 192; not kept). Whether `out` sits 1 to `reach` bytes after `in` modulo 4096:
 static inline int LNK_NAME(lnk_near_after)(const void *out, const void *in, size_t reach) {
   const size_t offset = ((size_t)out - (size_t)in) & 4095;
   return offset > 0 && offset <= reach;
 }
-// The reach of the forward's and the fused add's look-ahead loads, and the backward's.
+// The reach of the forward's and the fused add's look-ahead loads, and the backward's (by
+// its row length).
 #define LNK_LOOKAHEAD_REACH 128
-#define LNK_BACKWARD_NEAR_REACH 112
+#define LNK_BACKWARD_NEAR_REACH(row_bytes) ((row_bytes) >= 1024 ? 128 : 112)
 
 // A streamed row that ends 16 bytes into a vector (4 Float, 2 Double left, at a 16-byte
 // boundary) streams those too: an ordinary store into a line that streamed stores share
@@ -1911,8 +1915,9 @@ static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
   }
   // dx just after x or dy (see lnk_near_after): the second pass loads ahead of its
   // streamed stores (streaming == 2).
-  if (streaming && dx && (LNK_NAME(lnk_near_after)(dx, x, LNK_BACKWARD_NEAR_REACH) ||
-                          LNK_NAME(lnk_near_after)(dx, dy, LNK_BACKWARD_NEAR_REACH)))
+  const size_t reach = LNK_BACKWARD_NEAR_REACH(n * (ptrdiff_t)sizeof(T));
+  if (streaming && dx &&
+      (LNK_NAME(lnk_near_after)(dx, x, reach) || LNK_NAME(lnk_near_after)(dx, dy, reach)))
     streaming = 2;
   // PyTorch's case (every gradient, with a weight) gets its own copies of the loops, in
   // which the compiler knows the pointers are there and whether stores stream: 2-10 %
@@ -1949,8 +1954,8 @@ void LNK_NAME(lnk_backward_rows)(const T *dy, const T *x, T *dx, ptrdiff_t rows,
                        ((size_t)dx & 15) == 0
                  : row_bytes <= LNK_PIPELINED_ROW_BYTES)) {
     const int near = streaming && dx &&
-                     (LNK_NAME(lnk_near_after)(dx, x, LNK_BACKWARD_NEAR_REACH) ||
-                      LNK_NAME(lnk_near_after)(dx, dy, LNK_BACKWARD_NEAR_REACH));
+                     (LNK_NAME(lnk_near_after)(dx, x, LNK_BACKWARD_NEAR_REACH(row_bytes)) ||
+                      LNK_NAME(lnk_near_after)(dx, dy, LNK_BACKWARD_NEAR_REACH(row_bytes)));
     LNK_NAME(lnk_backward_rows_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
                                           dw, db, near ? 2 : streaming);
     return;

@@ -398,8 +398,8 @@ struct LargeOutputTests {
   func outputsJustAfterInputs(offset: Int, features: Int) throws {
     // There the streamed loops load ahead of their stores (4K aliasing, KernelTemplate.h),
     // and the backward of rows of 256 bytes to 1 KiB runs its second pass down each row
-    // (the backward up to 112 bytes, the forward and the fused add up to 128): different
-    // loops, which must write the same bits. 2201 x 1004 Float is 8.4 MiB; rows
+    // (up to 128 bytes, but 112 for the backward's rows under 1 KiB): different loops,
+    // which must write the same bits. 2201 x 1004 Float is 8.4 MiB; rows
     // of 125 vectors and a half end with a step of fewer than four vectors and 16 bytes
     // streamed on their own (the fused add's sum too, in its last block of one row);
     // 9000 x 244 (8.4 MiB) has rows of 976 bytes, each starting at another 16-byte offset
