@@ -1032,6 +1032,16 @@ static LNK_TARGET ptrdiff_t LNK_NAME(lnk_short_rows_avx2)(const T *x, T *y, ptrd
     wb[i] = VSET1(has_w ? w[i] : 1);
     wb[8 + i] = VSET1(has_b ? b[i] : 0);
   }
+#ifdef LNK_ROWS_OF_8_WIDE
+  // Rows of 8 eight at a time in 512-bit vectors, where they are (Double; see
+  // lnk_rows_of_8_wide_f64), streamed only to whole lines: with rows 48 bytes into a line,
+  // each row's four 16-byte pieces streamed made the LayerNorm forward at 1000000x8 faster
+  // (6.4-6.5 ms against 7.4-7.6, three alternating runs) but RMSNorm slower (4.9-5.0
+  // against 4.4-4.5), so such rows keep the 256-bit kernel.
+  if (n == 8 && lnk_use_avx512() && (!streaming || ((size_t)y & 63) == 0))
+    r = LNK_ROWS_OF_8_WIDE(x, y, rows, eps, centered, w, b, mean, rstd, streaming, extreme,
+                           &extremes);
+#endif
   for (; r + LANES <= rows; r += LANES) {
     // Ask for the group 16 ahead (about one DRAM latency at this bandwidth): the short
     // loads of a group do not keep the prefetcher far enough ahead on their own.

@@ -75,6 +75,64 @@ struct VectorWidthTests {
     #expect(rmsSame, "\(Scalar.self) \(shape) RMSNorm")
   }
 
+  @Test(
+    "Rows of 8 give the same bits at both widths, extreme rows among them",
+    arguments: [13, 1003, 140_003])
+  func rowsOfEight(rows: Int) throws {
+    try rowsOfEight(Float.self, rows: rows)
+    try rowsOfEight(Double.self, rows: rows)
+  }
+
+  /// Double rows of 8 take eight rows at a time in 512-bit vectors (`lnk_rows_of_8_wide_f64`),
+  /// the 256-bit kernel four, and both leave their extreme rows (constant, tiny, huge, Inf,
+  /// NaN) to the careful path. 140003 Double rows are 8.96 MB, streamed to a 64-byte-aligned
+  /// output; 13 and 1003 rows end with rows the 256-bit kernel takes (a group of four and a
+  /// padded last group). The statistics are compared too.
+  func rowsOfEight<Scalar: BLASScalar>(_ type: Scalar.Type, rows: Int) throws {
+    let count = rows * 8
+    var generator = SeededGenerator(seed: UInt64(rows))
+    var x = generator.values(count, as: Scalar.self, scale: 3, offset: 100).converted(to: Scalar.self)
+    // Extreme rows in different lanes of the first groups and further on.
+    for k in 0..<8 { x[3 * 8 + k] = 7 }  // constant
+    for k in 0..<8 { x[6 * 8 + k] = Scalar(k) * Scalar.leastNormalMagnitude }  // tiny
+    for k in 0..<8 { x[9 * 8 + k] = Scalar(k % 2 == 0 ? 1 : -1) * Scalar.greatestFiniteMagnitude / 2 }
+    if rows > 12 { x[11 * 8 + 5] = .infinity }
+    if rows > 1000 { x[997 * 8 + 2] = .nan }
+    let weight = generator.values(8, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let bias = generator.values(8, as: Scalar.self, scale: 0.5).converted(to: Scalar.self)
+    let memory = UnsafeMutableRawPointer.allocate(
+      byteCount: (count + 2 * rows) * MemoryLayout<Scalar>.stride, alignment: 64)
+    defer { memory.deallocate() }
+    let y = UnsafeMutableBufferPointer(
+      start: memory.bindMemory(to: Scalar.self, capacity: count + 2 * rows), count: count)
+    let mean = UnsafeMutableBufferPointer(start: y.baseAddress! + count, count: rows)
+    let rstd = UnsafeMutableBufferPointer(start: y.baseAddress! + count + rows, count: rows)
+    func run(_ body: () throws -> Void) rethrows -> [Scalar] {
+      _ = (y.initialize(repeating: .nan), mean.initialize(repeating: .nan), rstd.initialize(repeating: .nan))
+      try body()
+      return Array(y) + Array(mean) + Array(rstd)
+    }
+    for (useWeight, useBias) in [(true, true), (false, false), (true, false)] {
+      var norm = try LayerNorm<Scalar>(normalizedShape: [8])
+      norm.weight = useWeight ? weight : nil
+      norm.bias = useBias ? bias : nil
+      let both = try x.withUnsafeBufferPointer { xs in
+        try bothWidths {
+          try run { try norm.forward(xs, shape: [rows, 8], into: y, mean: mean, rstd: rstd) }
+        }
+      }
+      let same = sameBits(both.wide, both.narrow)
+      #expect(same, "\(Scalar.self) \(rows)x8 weight \(useWeight) bias \(useBias)")
+    }
+    var rms = try RMSNorm<Scalar>(normalizedShape: [8])
+    rms.weight = weight
+    let both = try x.withUnsafeBufferPointer { xs in
+      try bothWidths { try run { try rms.forward(xs, shape: [rows, 8], into: y, rstd: rstd) } }
+    }
+    let same = sameBits(both.wide, both.narrow)
+    #expect(same, "\(Scalar.self) \(rows)x8 RMSNorm")
+  }
+
   @Test("Backward gives the same bits at both widths", arguments: shapes)
   func backward(_ shape: [Int]) throws {
     try backward(Float.self, shape)
