@@ -127,6 +127,31 @@ struct ExtremeInputTests {
     #expect(y.scalars[3 * features..<4 * features].allSatisfy { $0 == 0 } && mean.scalars[3] == 7)
   }
 
+  @Test("Extreme rows inside groups of rows in cache: each row on its own", arguments: [40, 200, 700])
+  func extremeRowsInGroups(features: Int) throws {
+    // 16 rows in cache (groups of sixteen, eight or four, whose ordinary rows may be written
+    // four at a time, see lnk_normalize4_avx512): a constant row, a row with Inf and a row of
+    // huge values in different quads, each row equal to itself normalized alone.
+    let rows = 16
+    var x: [Float] = pattern(rows * features, seed: 9).converted(to: Float.self)
+    for i in 0..<features { x[2 * features + i] = 7 }
+    x[9 * features + 3] = .infinity
+    for i in 0..<features { x[13 * features + i] *= 1e37 }
+    var norm = try LayerNorm<Float>(normalizedShape: [features])
+    norm.weight = pattern(features, seed: 4).map { Float(1 + $0 / 4) }
+    norm.bias = pattern(features, seed: 5).map { Float($0 / 4) }
+    let (y, mean, rstd) = try norm.forwardWithStatistics(ShapedArray(shape: [rows, features], scalars: x))
+    for r in 0..<rows {
+      let alone = try norm.forwardWithStatistics(
+        ShapedArray(shape: [1, features], scalars: Array(x[r * features..<(r + 1) * features])))
+      let same = sameBits(Array(y.scalars[r * features..<(r + 1) * features]), alone.output.scalars)
+        && sameBits([mean.scalars[r], rstd.scalars[r]], [alone.mean.scalars[0], alone.rstd.scalars[0]])
+      #expect(same, "D=\(features) row \(r)")
+    }
+    #expect(y.scalars[9 * features..<10 * features].allSatisfy { $0.isNaN })
+    #expect(mean.scalars[2] == 7)
+  }
+
   @Test("Fused add on long rows that leave the fast path in their first chunk", arguments: [Float(1e20), .infinity])
   func fusedLongExtremeRows(_ magnitude: Float) throws {
     // Rows of 40000 Float (long rows: their sum is formed a chunk at a time with their
