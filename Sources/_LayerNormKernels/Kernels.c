@@ -290,6 +290,59 @@ static inline LNK_TARGET int lnk_ordinary_lanes_f64(__m256d sums, __m256d square
 #define LANES_ALL 0xFF
 #include "KernelTemplate.h"
 
+// Double: 4 lanes.
+#define T double
+#define SUFFIX f64
+#define LANES 4
+#define VEC __m256d
+#define VLOAD _mm256_loadu_pd
+#define VSTORE _mm256_storeu_pd
+#define VSTREAM lnk_stream_f64
+#define VSTREAM_WIDE _mm256_stream_pd
+#define VSTREAM_HALVES lnk_stream_halves_f64
+#define VSTREAM_LOW(p, v) _mm_stream_pd((p), _mm256_castpd256_pd128(v))
+#define VSET1 _mm256_set1_pd
+#define VZERO _mm256_setzero_pd
+#define VADD _mm256_add_pd
+#define VSUB _mm256_sub_pd
+#define VMUL _mm256_mul_pd
+#define VFMA _mm256_fmadd_pd
+#define ZVEC __m512d
+#define ZLANES 8
+#define ZMASK __mmask8
+#define ZLOAD _mm512_loadu_pd
+#define ZSTORE _mm512_storeu_pd
+#define ZSET1 _mm512_set1_pd
+#define ZSUB _mm512_sub_pd
+#define ZMUL _mm512_mul_pd
+#define ZADD _mm512_add_pd
+#define ZMASKLOAD(p, m) _mm512_maskz_loadu_pd((m), (p))
+#define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
+#define ZSTREAM _mm512_stream_pd
+#define ZSTREAM_LOW(p, v) _mm_stream_pd((p), _mm512_castpd512_pd128(v))
+#define ZSTREAM_PIECE(p, v, k) _mm_stream_pd((p), _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(v), (k))))
+#define ZSETZERO _mm512_setzero_pd
+#define ZFMA _mm512_fmadd_pd
+#define ZLOW _mm512_castpd512_pd256
+#define ZHIGH(v) _mm512_extractf64x4_pd((v), 1)
+#define VDIV _mm256_div_pd
+#define VSQRT _mm256_sqrt_pd
+#define VMAX _mm256_max_pd
+#define VIMASK __m256i
+#define VTAILMASK(k) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(k)), _mm256_setr_epi64x(0, 1, 2, 3))
+#define VMASKLOAD(p, m) _mm256_maskload_pd((p), (m))
+#define VMASKSTORE(p, m, v) _mm256_maskstore_pd((p), (m), (v))
+#define VMASKSUB(a, b, m) _mm256_and_pd(_mm256_sub_pd((a), (b)), _mm256_castsi256_pd(m))
+#define VHSUM_ROWS lnk_hsum_rows_f64
+#define VLANE(v, j) _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), \
+    _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
+#define LNK_TINY_SQUARES 0x1p-900
+#define VTRANSPOSE lnk_transpose_f64
+#define VHSUM_DOUBLE lnk_hsum_double_f64
+#define VLOAD4_PD(p) _mm256_loadu_pd(p)
+#define VSTORE4_PD(p, v) _mm256_storeu_pd((p), (v))
+#define VORDINARY_LANES lnk_ordinary_lanes_f64
+#define LANES_ALL 0xF
 // Double rows of 8 elements, eight rows at a time in 512-bit vectors where the CPU has
 // AVX-512F (lnk_short_rows calls it through LNK_ROWS_OF_8_WIDE): a row is one vector, so
 // eight rows transposed (lane j = row j) hold each of the 8 elements of eight rows, and
@@ -396,7 +449,8 @@ static LNK_TARGET512 ptrdiff_t lnk_rows_of_8_wide_f64(const double *x, double *y
   }
   const __m512d inverse_count = _mm512_set1_pd(0.125), zero = _mm512_setzero_pd();
   const __m512d one = _mm512_set1_pd(1), epsilon = _mm512_set1_pd(eps);
-  const __m512d infinity = _mm512_set1_pd(INFINITY), least = _mm512_set1_pd(0x1p-900 * 8);
+  const __m512d infinity = _mm512_set1_pd(INFINITY);
+  const __m512d least = _mm512_set1_pd(LNK_TINY_SQUARES * 8);  // as VORDINARY_LANES is given
   ptrdiff_t r = 0;
   for (; !streaming && r + 16 <= rows; r += 16) {
     __m512d e[8], f[8], sums_e, squares_e, center_e, scale_e, m_e;
@@ -421,59 +475,6 @@ static LNK_TARGET512 ptrdiff_t lnk_rows_of_8_wide_f64(const double *x, double *y
 #undef LNK_W8_STATISTICS
 #undef LNK_W8_WRITE
 
-// Double: 4 lanes.
-#define T double
-#define SUFFIX f64
-#define LANES 4
-#define VEC __m256d
-#define VLOAD _mm256_loadu_pd
-#define VSTORE _mm256_storeu_pd
-#define VSTREAM lnk_stream_f64
-#define VSTREAM_WIDE _mm256_stream_pd
-#define VSTREAM_HALVES lnk_stream_halves_f64
-#define VSTREAM_LOW(p, v) _mm_stream_pd((p), _mm256_castpd256_pd128(v))
-#define VSET1 _mm256_set1_pd
-#define VZERO _mm256_setzero_pd
-#define VADD _mm256_add_pd
-#define VSUB _mm256_sub_pd
-#define VMUL _mm256_mul_pd
-#define VFMA _mm256_fmadd_pd
-#define ZVEC __m512d
-#define ZLANES 8
-#define ZMASK __mmask8
-#define ZLOAD _mm512_loadu_pd
-#define ZSTORE _mm512_storeu_pd
-#define ZSET1 _mm512_set1_pd
-#define ZSUB _mm512_sub_pd
-#define ZMUL _mm512_mul_pd
-#define ZADD _mm512_add_pd
-#define ZMASKLOAD(p, m) _mm512_maskz_loadu_pd((m), (p))
-#define ZMASKSTORE(p, m, v) _mm512_mask_storeu_pd((p), (m), (v))
-#define ZSTREAM _mm512_stream_pd
-#define ZSTREAM_LOW(p, v) _mm_stream_pd((p), _mm512_castpd512_pd128(v))
-#define ZSTREAM_PIECE(p, v, k) _mm_stream_pd((p), _mm_castps_pd(_mm512_extractf32x4_ps(_mm512_castpd_ps(v), (k))))
-#define ZSETZERO _mm512_setzero_pd
-#define ZFMA _mm512_fmadd_pd
-#define ZLOW _mm512_castpd512_pd256
-#define ZHIGH(v) _mm512_extractf64x4_pd((v), 1)
-#define VDIV _mm256_div_pd
-#define VSQRT _mm256_sqrt_pd
-#define VMAX _mm256_max_pd
-#define VIMASK __m256i
-#define VTAILMASK(k) _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(k)), _mm256_setr_epi64x(0, 1, 2, 3))
-#define VMASKLOAD(p, m) _mm256_maskload_pd((p), (m))
-#define VMASKSTORE(p, m, v) _mm256_maskstore_pd((p), (m), (v))
-#define VMASKSUB(a, b, m) _mm256_and_pd(_mm256_sub_pd((a), (b)), _mm256_castsi256_pd(m))
-#define VHSUM_ROWS lnk_hsum_rows_f64
-#define VLANE(v, j) _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(v), \
-    _mm256_set1_epi64x(((long long)(2 * (j) + 1) << 32) | (2 * (j)))))
-#define LNK_TINY_SQUARES 0x1p-900
-#define VTRANSPOSE lnk_transpose_f64
-#define VHSUM_DOUBLE lnk_hsum_double_f64
-#define VLOAD4_PD(p) _mm256_loadu_pd(p)
-#define VSTORE4_PD(p, v) _mm256_storeu_pd((p), (v))
-#define VORDINARY_LANES lnk_ordinary_lanes_f64
-#define LANES_ALL 0xF
 #define LNK_ROWS_OF_8_WIDE lnk_rows_of_8_wide_f64
 #include "KernelTemplate.h"
 #undef LNK_ROWS_OF_8_WIDE
