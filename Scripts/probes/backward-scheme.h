@@ -22,6 +22,8 @@ static inline long backward_block_rows(long rows, long n) {
 // Defines `static void backward_blocks_SUFFIX(kernel, dy, x, dx, rows, n, shift, center,
 // rstd, w, dw, db, partial_stride, streaming, zero_first)`: block k's partials at dw and db
 // plus k * partial_stride elements (a stride of 0 reuses one pair), the stores fenced after.
+// The centers must be +0, as the package's are from the forward's saved statistics (the
+// mean as the shift), and are passed as such (`centered` 2).
 // With zero_first the partials are zeroed before the kernel runs, for kernels from before
 // 2026-11-28 that added into them (kernel-ab's older revisions).
 #define BACKWARD_BLOCKS(T, SUFFIX)                                                              \
@@ -41,7 +43,7 @@ static inline long backward_block_rows(long rows, long n) {
         memset(dwk, 0, n * sizeof(T));                                                          \
         memset(dbk, 0, n * sizeof(T));                                                          \
       }                                                                                         \
-      kernel(dy + b * n, x + b * n, dx + b * n, count, n, shift + b, center + b, rstd + b, 1, w, \
+      kernel(dy + b * n, x + b * n, dx + b * n, count, n, shift + b, center + b, rstd + b, 2, w, \
              dwk, dbk, streaming);                                                              \
     }                                                                                           \
     lnk_store_fence();                                                                          \

@@ -173,7 +173,7 @@ BACKWARD_BLOCKS(double, f64)
     for (long i = 0; i < rows * n; i++)                                                        \
       dy[i] = (T)(i * 37 % 13) / 10 - (T)0.5, x[i] = (T)(i * 7919 % 1000) / 100;               \
     for (long i = 0; i < n; i++) w[i] = 1 + (T)0.01 * (i % 100);                               \
-    for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = (T)0.001, rstd[r] = (T)0.3;      \
+    for (long r = 0; r < rows; r++) shift[r] = 5, center[r] = 0, rstd[r] = (T)0.3;           \
     const int streaming = bytes >= (8 << 20);                                                  \
     const backward_kernel_##SUFFIX kernels[2] = {lnk_backward_rows_##SUFFIX,                   \
                                                  old_lnk_backward_rows_##SUFFIX};             \

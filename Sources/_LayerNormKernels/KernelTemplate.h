@@ -1702,13 +1702,19 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
 //   Double rows of 128 bytes lost too (262144x16 3.43-3.48 against 3.16 ms), so the range is
 //   the one measured. 4 and 12 KiB ahead were no better than 8; no fetch was slower.
 #define LNK_PIPELINED_ROW_BYTES 6144
+// xhat's centering, (x - shift) - center, in the 512-bit pipelined kernels; with
+// `zero_center` (every center +0, as the forward's saved statistics give: the mean as the
+// shift, no center) x - shift alone, the same bits: v - (+0) is v for every v, -0, the
+// infinities and NaN included. kernel-ab HEAD, Float, centers dropped (timing only): see
+// lnk_backward_rows_pipelined.
+#define LNK_CENTER(v, sh, ce) (zero_center ? ZSUB((v), (sh)) : ZSUB(ZSUB((v), (sh)), (ce)))
 #define LNK_PIPELINED_STREAM_MIN_BYTES 256
 #define LNK_PIPELINED_STREAM_MAX_BYTES 1024
 #define LNK_PIPELINED_FETCH_BYTES 8192
 static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_pipelined)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
-    const int all, const int streaming) {
+    const int all, const int streaming, const int zero_center) {
   const int l2 = lnk_fetch_into_l2();
   // With `all` (a constant), every pointer is known to be there: loops without the tests.
 #define LNK_HAS(p) (all || (p) != NULL)
@@ -1747,7 +1753,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
   } while (0)
 #define LNK_P_FIRST(j)                                                             \
   do {                                                                             \
-    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(x1 + (j)), sh1), ce1), r1);               \
+    const ZVEC xh = ZMUL(LNK_CENTER(ZLOAD(x1 + (j)), sh1, ce1), r1);                \
     const ZVEC d = ZLOAD(dy1 + (j));                                               \
     const ZVEC g = LNK_HAS(w) ? ZMUL(d, ZLOAD(w + (j))) : d;                       \
     za = ZADD(za, g);                                                              \
@@ -1757,7 +1763,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
   } while (0)
 #define LNK_P_VALUE(v, j, LOAD)                                                    \
   do {                                                                             \
-    const ZVEC xh = ZMUL(ZSUB(ZSUB(LOAD(x2 + (j)), sh2), ce2), r2);                \
+    const ZVEC xh = ZMUL(LNK_CENTER(LOAD(x2 + (j)), sh2, ce2), r2);                 \
     const ZVEC d = LOAD(dy2 + (j));                                                \
     const ZVEC g = LNK_HAS(w) ? ZMUL(d, LOAD(w + (j))) : d;                        \
     v = ZMUL(r2, ZSUB(ZSUB(g, va), ZMUL(xh, vb)));                                 \
@@ -1865,7 +1871,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
 static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_backward_pairs)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,
     const T *center, const T *rstd, int centered, const T *w, T *dw, T *db, ptrdiff_t ahead,
-    const int streaming) {
+    const int streaming, const int zero_center) {
   const int l2 = lnk_fetch_into_l2();
   ZVEC va0 = ZSETZERO(), vb0 = ZSETZERO(), va1 = ZSETZERO(), vb1 = ZSETZERO();
   for (ptrdiff_t q = 0; q <= rows; q += 2) {
@@ -1890,7 +1896,7 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
     ZVEC zaa = ZSETZERO(), zba = ZSETZERO(), zab = ZSETZERO(), zbb = ZSETZERO();
 #define LNK_Q_SECOND(X, DY, DX, SH, CE, R, VA, VB)                                 \
   do {                                                                             \
-    const ZVEC xh = ZMUL(ZSUB(ZSUB(ZLOAD(X + j), SH), CE), R);                     \
+    const ZVEC xh = ZMUL(LNK_CENTER(ZLOAD(X + j), SH, CE), R);                      \
     const ZVEC g = ZMUL(ZLOAD(DY + j), wv);                                        \
     const ZVEC v = ZMUL(R, ZSUB(ZSUB(g, VA), ZMUL(xh, VB)));                       \
     if (streaming) ZSTREAM(DX + j, v);                                             \
@@ -1905,8 +1911,8 @@ static inline __attribute__((always_inline)) LNK_TARGET512 void LNK_NAME(lnk_bac
           LNK_FETCH(next_dy + n + j, l2);
           LNK_FETCH(next_x + n + j, l2);
         }
-        const ZVEC xha = ZMUL(ZSUB(ZSUB(ZLOAD(xa + j), sha), cea), ra);
-        const ZVEC xhb = ZMUL(ZSUB(ZSUB(ZLOAD(xb + j), shb), ceb), rb);
+        const ZVEC xha = ZMUL(LNK_CENTER(ZLOAD(xa + j), sha, cea), ra);
+        const ZVEC xhb = ZMUL(LNK_CENTER(ZLOAD(xb + j), shb, ceb), rb);
         const ZVEC da = ZLOAD(dya + j), dbv = ZLOAD(dyb + j);
         const ZVEC ga = ZMUL(da, wv), gb = ZMUL(dbv, wv);
         zaa = ZADD(zaa, ga);
@@ -1945,46 +1951,50 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_pipelined)(
   const ptrdiff_t row_bytes = n * (ptrdiff_t)sizeof(T);
   const ptrdiff_t ahead =
       streaming ? (LNK_PIPELINED_FETCH_BYTES + row_bytes - 1) / row_bytes : 0;
+  // PyTorch's case from the forward's saved statistics (`centered` 2: every center +0) takes
+  // copies without the centers (see LNK_CENTER).
+  const int all = w && dw && db && dx, zero_center = all && centered == 2;
   // Float rows of whole lines up to LNK_PAIRS_ROW_BYTES on 64-byte boundaries in pairs (see
   // lnk_backward_pairs), an odd last row alone; not where the second pass runs down the
   // row (`streaming` 2).
-  if (sizeof(T) == 4 && w && dw && db && dx && streaming != 2 && rows >= 2 &&
-      n % ZLANES == 0 && row_bytes % 64 == 0 && row_bytes <= LNK_PAIRS_ROW_BYTES &&
-      ((size_t)dx & 63) == 0) {
+  if (sizeof(T) == 4 && all && streaming != 2 && rows >= 2 && n % ZLANES == 0 &&
+      row_bytes % 64 == 0 && row_bytes <= LNK_PAIRS_ROW_BYTES && ((size_t)dx & 63) == 0) {
     const ptrdiff_t even = rows - rows % 2;
-    if (streaming)
-      LNK_NAME(lnk_backward_pairs)(dy, x, dx, even, n, shift, center, rstd, centered, w, dw, db,
-                                   (ahead + 1) / 2, 1);
-    else
-      LNK_NAME(lnk_backward_pairs)(dy, x, dx, even, n, shift, center, rstd, centered, w, dw, db,
-                                   0, 0);
+#define LNK_PAIRS(AHEAD, STREAMING, ZERO_CENTER)                                            \
+  LNK_NAME(lnk_backward_pairs)(dy, x, dx, even, n, shift, center, rstd, centered, w, dw, db, \
+                               AHEAD, STREAMING, ZERO_CENTER)
+    if (streaming && zero_center) LNK_PAIRS((ahead + 1) / 2, 1, 1);
+    else if (streaming) LNK_PAIRS((ahead + 1) / 2, 1, 0);
+    else if (zero_center) LNK_PAIRS(0, 0, 1);
+    else LNK_PAIRS(0, 0, 0);
+#undef LNK_PAIRS
     if (even < rows)
       LNK_NAME(lnk_backward_pipelined)(dy + even * n, x + even * n, dx + even * n, 1, n,
                                        shift + even, center + even, rstd + even, centered, w,
-                                       dw, db, 0, 1, streaming);
+                                       dw, db, 0, 1, streaming, 0);
     return;
   }
-  if (w && dw && db && dx) {
-    if (streaming == 2)
-      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                       dw, db, ahead, 1, 2);
-    else if (streaming)
-      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                       dw, db, ahead, 1, 1);
-    else
-      LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w,
-                                       dw, db, ahead, 1, 0);
+#define LNK_PIPELINED(ALL, STREAMING, ZERO_CENTER)                                          \
+  LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw, \
+                                   db, ahead, ALL, STREAMING, ZERO_CENTER)
+  if (zero_center) {
+    if (streaming == 2) LNK_PIPELINED(1, 2, 1);
+    else if (streaming) LNK_PIPELINED(1, 1, 1);
+    else LNK_PIPELINED(1, 0, 1);
+  } else if (all) {
+    if (streaming == 2) LNK_PIPELINED(1, 2, 0);
+    else if (streaming) LNK_PIPELINED(1, 1, 0);
+    else LNK_PIPELINED(1, 0, 0);
   } else if (streaming == 2) {
-    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
-                                     db, ahead, 0, 2);
+    LNK_PIPELINED(0, 2, 0);
   } else if (streaming) {
-    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
-                                     db, ahead, 0, 1);
+    LNK_PIPELINED(0, 1, 0);
   } else {
-    LNK_NAME(lnk_backward_pipelined)(dy, x, dx, rows, n, shift, center, rstd, centered, w, dw,
-                                     db, ahead, 0, 0);
+    LNK_PIPELINED(0, 0, 0);
   }
+#undef LNK_PIPELINED
 }
+#undef LNK_CENTER
 
 static LNK_TARGET void LNK_NAME(lnk_backward_rows_avx2)(
     const T *dy, const T *x, T *dx, ptrdiff_t rows, ptrdiff_t n, const T *shift,

@@ -279,6 +279,68 @@ struct BackwardPropertyTests {
     }
   }
 
+  /// From the forward's saved statistics every center is +0, and the kernels leave its
+  /// subtraction out (`centersAreZero`); the bits must be those of subtracting it. Rows
+  /// whose input gradient starts on a 64-byte line (Float 128: two rows at a time,
+  /// lnk_backward_pairs) and 16 bytes in, 16 bytes after the input modulo 4096 (the second
+  /// pass down the row), in cache and streamed (20001 x 128, over 8 MiB), masked ends
+  /// (130), and rows holding -0 (about a zero shift), an infinity and a NaN.
+  @Test(
+    "Centers left out give the bits of zero centers subtracted",
+    arguments: [[64, 128], [300, 130], [64, 768], [20001, 128]])
+  func zeroCenters(_ shape: [Int]) {
+    zeroCenters(Float.self, shape)
+    zeroCenters(Double.self, shape)
+  }
+
+  func zeroCenters<Scalar: TestScalar>(_ type: Scalar.Type, _ shape: [Int]) {
+    let (rows, n) = (shape[0], shape[1])
+    let count = rows * n
+    let size = MemoryLayout<Scalar>.size
+    let arrayBytes = (count * size + 4095) / 4096 * 4096 + 4096
+    let memory = UnsafeMutableRawPointer.allocate(byteCount: 3 * arrayBytes, alignment: 4096)
+    defer { memory.deallocate() }
+    var generator = SeededGenerator(seed: 77)
+    var xValues = generator.values(count, as: Scalar.self, scale: 2, offset: 1).converted(to: Scalar.self)
+    xValues[3] = -0.0
+    xValues[n + 1] = .infinity
+    xValues[2 * n + 3] = .nan
+    let dyValues = generator.values(count, as: Scalar.self).converted(to: Scalar.self)
+    let weight = generator.values(n, as: Scalar.self, scale: 0.5, offset: 1).converted(to: Scalar.self)
+    let shift = (0..<rows).map { Scalar(Double($0 % 5) * 0.25) }
+    let center = [Scalar](repeating: 0, count: rows)
+    let rstd = (0..<rows).map { Scalar(0.5 + Double($0 % 3) * 0.25) }
+    let streaming = count * size >= 8 << 20 && n * size % 16 == 0
+    for (extra, after) in [(0, 0), (16, 0), (0, 16)] {
+      let x = (memory + extra).assumingMemoryBound(to: Scalar.self)
+      let dy = (memory + arrayBytes + extra).assumingMemoryBound(to: Scalar.self)
+      let dx = (memory + 2 * arrayBytes + extra + after).assumingMemoryBound(to: Scalar.self)
+      x.initialize(from: xValues, count: count)
+      dy.initialize(from: dyValues, count: count)
+      var results: [(dx: [Scalar], dw: [Scalar], db: [Scalar])] = []
+      for centersAreZero in [false, true] {
+        var dw = [Scalar](repeating: .nan, count: n), db = dw
+        dx.initialize(repeating: .nan, count: count)
+        dw.withUnsafeMutableBufferPointer { dw in
+          db.withUnsafeMutableBufferPointer { db in
+            Scalar._backwardRows(
+              outputGradient: dy, input: x, inputGradient: dx, rows: rows, count: n,
+              shift: shift, center: center, centersAreZero: centersAreZero, rstd: rstd,
+              kind: .layer, weight: weight, weightPartial: dw.baseAddress,
+              biasPartial: db.baseAddress, streaming: streaming)
+          }
+        }
+        results.append((Array(UnsafeBufferPointer(start: dx, count: count)), dw, db))
+      }
+      let (sameDx, sameDw, sameDb) = (
+        sameBits(results[0].dx, results[1].dx), sameBits(results[0].dw, results[1].dw),
+        sameBits(results[0].db, results[1].db))
+      #expect(
+        sameDx && sameDw && sameDb,
+        "\(Scalar.name) \(shape), x \(extra) bytes into a line, dx \(after) after: dx \(sameDx), dw \(sameDw), db \(sameDb)")
+    }
+  }
+
   /// The allocating backward takes its input gradient uninitialized, so the kernels must
   /// write every element: the zero-copy call into buffers full of NaN must leave none, and
   /// give the allocating call's bits. Rows of 8, of 33 (a masked tail), of 768, long rows

@@ -105,7 +105,8 @@ func runBackward<Scalar: BLASScalar>(_ p: BackwardProblem<Scalar>, maximumThread
         Scalar._backwardRows(
           outputGradient: p.outputGradient + first * n, input: p.input + first * n,
           inputGradient: p.inputGradient.map { $0 + first * n }, rows: count, count: n,
-          shift: shift, center: center, rstd: rstd, kind: p.kind, weight: p.weight,
+          shift: shift, center: center, centersAreZero: p.rstd != nil, rstd: rstd,
+          kind: p.kind, weight: p.weight,
           weightPartial: dw, biasPartial: db, streaming: streaming)
       }
     }

@@ -141,7 +141,7 @@ func add<Scalar: BLASScalar>(
   for i in vectorEnd..<n { y[i] = a[i] + b[i] }
 }
 
-/// One row of the backward pass (see ``BLASScalar/_backwardRows(outputGradient:input:inputGradient:rows:count:shift:center:rstd:kind:weight:weightPartial:biasPartial:streaming:)``),
+/// One row of the backward pass (see ``BLASScalar/_backwardRows(outputGradient:input:inputGradient:rows:count:shift:center:centersAreZero:rstd:kind:weight:weightPartial:biasPartial:streaming:)``),
 /// in portable Swift: the sums in `Scalar` lanes flushed to `Double` every
 /// ``laneFlushLength`` elements, as the C row kernel does.
 @inline(__always)

@@ -131,12 +131,14 @@ where Self.RawSignificand: FixedWidthInteger {
   /// `dy * xhat` and of `dy` (overwritten, not added into; no zeroing needed), and
   /// writes `dx = rstd * ((g - mean(g)) - xhat * mean(g * xhat))` (LayerNorm; RMSNorm drops
   /// `mean(g)`) where given. `dx` may alias `dy` or `x`; `streaming` writes it past the
-  /// caches, as in ``_normalize``.
+  /// caches, as in ``_normalize``. `centersAreZero` says that every `center[r]` is +0 (the
+  /// forward's saved statistics: the mean as the shift), so that the kernels may leave out
+  /// its subtraction: the same bits, since `v - 0` is `v` for every `v`.
   static func _backwardRows(
     outputGradient dy: UnsafePointer<Self>, input x: UnsafePointer<Self>,
     inputGradient dx: UnsafeMutablePointer<Self>?, rows: Int, count: Int,
-    shift: UnsafePointer<Self>, center: UnsafePointer<Self>, rstd: UnsafePointer<Self>,
-    kind: _NormalizationKind, weight: UnsafePointer<Self>?,
+    shift: UnsafePointer<Self>, center: UnsafePointer<Self>, centersAreZero: Bool,
+    rstd: UnsafePointer<Self>, kind: _NormalizationKind, weight: UnsafePointer<Self>?,
     weightPartial: UnsafeMutablePointer<Self>?, biasPartial: UnsafeMutablePointer<Self>?,
     streaming: Bool)
 

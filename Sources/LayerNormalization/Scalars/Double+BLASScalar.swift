@@ -170,8 +170,8 @@ extension Double: BLASScalar {
   public static func _backwardRows(
     outputGradient dy: UnsafePointer<Double>, input x: UnsafePointer<Double>,
     inputGradient dx: UnsafeMutablePointer<Double>?, rows: Int, count: Int,
-    shift: UnsafePointer<Double>, center: UnsafePointer<Double>, rstd: UnsafePointer<Double>,
-    kind: _NormalizationKind, weight: UnsafePointer<Double>?,
+    shift: UnsafePointer<Double>, center: UnsafePointer<Double>, centersAreZero: Bool,
+    rstd: UnsafePointer<Double>, kind: _NormalizationKind, weight: UnsafePointer<Double>?,
     weightPartial: UnsafeMutablePointer<Double>?, biasPartial: UnsafeMutablePointer<Double>?,
     streaming: Bool
   ) {
@@ -188,7 +188,7 @@ extension Double: BLASScalar {
       return
     }
     lnk_backward_rows_f64(
-      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? 1 : 0, weight,
-      weightPartial, biasPartial, streaming ? 1 : 0)
+      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? (centersAreZero ? 2 : 1) : 0,
+      weight, weightPartial, biasPartial, streaming ? 1 : 0)
   }
 }

@@ -175,8 +175,8 @@ extension Float: BLASScalar {
   public static func _backwardRows(
     outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
     inputGradient dx: UnsafeMutablePointer<Float>?, rows: Int, count: Int,
-    shift: UnsafePointer<Float>, center: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
-    kind: _NormalizationKind, weight: UnsafePointer<Float>?,
+    shift: UnsafePointer<Float>, center: UnsafePointer<Float>, centersAreZero: Bool,
+    rstd: UnsafePointer<Float>, kind: _NormalizationKind, weight: UnsafePointer<Float>?,
     weightPartial: UnsafeMutablePointer<Float>?, biasPartial: UnsafeMutablePointer<Float>?,
     streaming: Bool
   ) {
@@ -193,7 +193,7 @@ extension Float: BLASScalar {
       return
     }
     lnk_backward_rows_f32(
-      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? 1 : 0, weight,
-      weightPartial, biasPartial, streaming ? 1 : 0)
+      dy, x, dx, rows, count, shift, center, rstd, kind == .layer ? (centersAreZero ? 2 : 1) : 0,
+      weight, weightPartial, biasPartial, streaming ? 1 : 0)
   }
 }

@@ -128,7 +128,9 @@ ptrdiff_t lnk_short_rows_f64(const double *x, double *y, ptrdiff_t rows, ptrdiff
 /// others add theirs in row order). Pass 2, when dx is not NULL: dx = rstd * ((g - a / n) - xhat * b / n)
 /// (centered, LayerNorm) or dx = rstd * (g - xhat * b / n) (RMSNorm). dx may alias dy or x;
 /// `streaming` writes it with non-temporal stores. Rows of exactly 8 floats, and of 4 or 8
-/// doubles, are done several at a time in registers.
+/// doubles, are done several at a time in registers. `centered` 2 is LayerNorm with every
+/// center[r] +0 (the forward's saved statistics: the mean as the shift), which lets the
+/// kernels leave the centers out (the same bits).
 void lnk_backward_rows_f32(const float *dy, const float *x, float *dx, ptrdiff_t rows,
                            ptrdiff_t n, const float *shift, const float *center,
                            const float *rstd, int centered, const float *w, float *dw,
