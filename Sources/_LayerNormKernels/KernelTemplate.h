@@ -1705,8 +1705,12 @@ static LNK_TARGET512 void LNK_NAME(lnk_backward_rows_avx512)(
 // xhat's centering, (x - shift) - center, in the 512-bit pipelined kernels; with
 // `zero_center` (every center +0, as the forward's saved statistics give: the mean as the
 // shift, no center) x - shift alone, the same bits: v - (+0) is v for every v, -0, the
-// infinities and NaN included. kernel-ab HEAD, Float, centers dropped (timing only): see
-// lnk_backward_rows_pipelined.
+// infinities and NaN included. One operation less a vector in each pass (kernel-ab 3f9697f,
+// zero centers, two runs): Float 32768x128 1732-2001 against 1935-2166 us, 65536x64
+// 2122-2124 against 2304-2315, 4096x128 118-122 against 126-129, 256x256 13.9-14.3 against
+// 14.7-15.1; 48 bytes into a line 65536x64 2350 against 2466, 16384x256 2043 against
+// 2103; Double within 2 %. The 256-bit row kernel (longer streamed rows) gained 0-2 % so
+// (Float 4096x768 to 512x16384) and keeps its centers.
 #define LNK_CENTER(v, sh, ce) (zero_center ? ZSUB((v), (sh)) : ZSUB(ZSUB((v), (sh)), (ce)))
 #define LNK_PIPELINED_STREAM_MIN_BYTES 256
 #define LNK_PIPELINED_STREAM_MAX_BYTES 1024
