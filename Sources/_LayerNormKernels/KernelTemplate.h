@@ -730,10 +730,18 @@ static LNK_TARGET void LNK_NAME(lnk_first_shifts)(const T *x, ptrdiff_t n, ptrdi
   for (ptrdiff_t k = 0; k < rows; k++) shift[k] = LNK_NAME(lnk_first_shift)(x + k * n, n);
 }
 
-static LNK_TARGET void LNK_NAME(lnk_reshift_far_rows)(const T *x, ptrdiff_t n, ptrdiff_t rows,
+// `rows` (a multiple of 4, at most 16) rows' lnk_reshift_if_far, the test eight rows at once
+// (lnk_far_rows8_avx512; the arrays hold 8 more past a group of 4, whose lanes are unused).
+static LNK_TARGET512 void LNK_NAME(lnk_reshift_far_rows)(const T *x, ptrdiff_t n, ptrdiff_t rows,
                                                       T *shift, double *sum, double *squares) {
-  for (ptrdiff_t k = 0; k < rows; k++)
-    LNK_NAME(lnk_reshift_if_far)(x + k * n, n, &shift[k], &sum[k], &squares[k]);
+  for (ptrdiff_t k = 0; k < rows; k += 8) {
+    unsigned far = lnk_far_rows8_avx512(sum + k, squares + k, (double)n);
+    if (rows - k < 8) far &= (1u << (rows - k)) - 1;
+    for (; far; far &= far - 1) {
+      const ptrdiff_t r = k + __builtin_ctz(far);
+      LNK_NAME(lnk_reshift_if_far)(x + r * n, n, &shift[r], &sum[r], &squares[r]);
+    }
+  }
 }
 
 // lnk_finish_rows, `group_rows` (16, 8, 4 or 1, a constant where inlined) rows at a time:

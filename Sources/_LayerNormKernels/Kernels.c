@@ -195,6 +195,19 @@ static LNK_TARGET512 void lnk_statistics8_avx512(const double *sum, const double
   _mm512_storeu_pd(center, c);
   _mm512_storeu_pd(rstd, _mm512_div_pd(_mm512_set1_pd(1), root));
 }
+// Bit k set where row k's rough shift lies too far from its mean (lnk_reshift_if_far's
+// test, 3 c^2 > q / n with c = sum / n): lane by lane the same operations, so the same rows,
+// and false for moments that are not finite, as there. Eight rows' two divisions in one
+// chain each instead of sixteen scalar divisions (the groups of lnk_finish_rows, which run
+// this only where the CPU has AVX-512).
+static LNK_TARGET512 unsigned lnk_far_rows8_avx512(const double *sum, const double *squares,
+                                                  double count) {
+  const __m512d n = _mm512_set1_pd(count);
+  const __m512d c = _mm512_div_pd(_mm512_loadu_pd(sum), n);
+  const __m512d q = _mm512_div_pd(_mm512_loadu_pd(squares), n);
+  return _mm512_cmp_pd_mask(_mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(3), c), c), q,
+                            _CMP_GT_OQ);
+}
 static void lnk_statistics8(const double *sum, const double *squares, double count,
                             double eps, double *center, double *rstd) {
   if (lnk_use_avx512()) {
