@@ -206,8 +206,13 @@ func forwardRows<Scalar: BLASScalar>(
   let fetchDistance =
     smallBlocks
     ? max(1, fusedAddFetchAheadBytes / (blockRows * n * MemoryLayout<Scalar>.size)) : 1
-  withUnsafeTemporaryAllocation(of: Scalar.self, capacity: sumInScratch ? blockRows * n : 0) {
-    scratch in
+  // The scratch block starts on a 64-byte line: the add's stores and the passes' loads then
+  // split no line, where Swift's own alignment of the buffer (16 bytes) left it 16, 32 or 48
+  // bytes into one by the depth of the stack.
+  withUnsafeTemporaryAllocation(
+    byteCount: sumInScratch ? blockRows * n * MemoryLayout<Scalar>.stride : 0, alignment: 64
+  ) { scratchBytes in
+  let scratch = scratchBytes.bindMemory(to: Scalar.self)
   withUnsafeTemporaryAllocation(of: Double.self, capacity: blockRows) { sums in
    withUnsafeTemporaryAllocation(of: Int.self, capacity: blockRows) { extreme in
     var start = rows.lowerBound
