@@ -7,6 +7,8 @@
 #                                                      read-while-writing bandwidth
 #   Scripts/probe.sh blas-pass-cost [ROWSxCOLS ...]   the forward's separate BLAS pass
 #   Scripts/probe.sh backward-floor [ROWSxCOLS ...]   the backward against memory speed
+#   Scripts/probe.sh forward-floor [ROWSxCOLS ...]    the forward on short rows against a
+#                                                      plain kernel and a streamed copy
 #   Scripts/probe.sh long-rows [ROWSxCOLS ...]        long rows: chunked statistics and a
 #                                                      column-blocked write
 #   Scripts/probe.sh fused-add-fetch [ROWSxCOLS ...]  where the fused add fetches its next
@@ -32,7 +34,7 @@
 #                                                      revision REV, in one process
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|page-size|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
+name=${1:?usage: Scripts/probe.sh memory-bandwidth|blas-pass-cost|backward-floor|forward-floor|long-rows|fused-add-fetch|store-aliasing|worker-handoff|shared-cache-threads|page-size|kernel-ab|backward-vs-torch|forward-vs-torch [args]}
 shift
 CC=${CC:-$(command -v clang || command -v cc)}
 # What `swift build -c release` compiles the C target with (its -v output): the frame
@@ -63,7 +65,7 @@ if [ "$name" = blas-pass-cost ] || [ "$name" = long-rows ] || [ "$name" = fused-
 fi
 sources=("$source")
 if [ "$name" = backward-floor ] || [ "$name" = long-rows ] || [ "$name" = fused-add-fetch ] ||
-  [ "$name" = store-aliasing ] || [ "$name" = page-size ]; then  # beside the package's own kernel
+  [ "$name" = store-aliasing ] || [ "$name" = page-size ] || [ "$name" = forward-floor ]; then  # beside the package's own kernel
   sources+=(Sources/_LayerNormKernels/Kernels.c)
   flags+=(-ISources/_LayerNormKernels/include)
 fi
